@@ -1,0 +1,14 @@
+# Finds every third-party dependency; all come from Debian packages (see
+# scripts/install-deps). Nothing is downloaded at build time.
+find_package(Threads REQUIRED)
+find_package(Boost 1.81 EXACT REQUIRED COMPONENTS json url system)
+find_package(OpenSSL 3 REQUIRED)
+find_package(yaml-cpp REQUIRED)
+find_package(spdlog REQUIRED)
+find_path(CLI11_INCLUDE_DIR CLI/CLI.hpp REQUIRED)
+if(SLUICE_BUILD_TESTS)
+  find_package(GTest REQUIRED)
+endif()
+if(SLUICE_BUILD_BENCH)
+  find_package(benchmark REQUIRED)
+endif()

@@ -1,0 +1,1 @@
+// Empty translation unit that anchors the shared precompiled header (cmake/Targets.cmake).

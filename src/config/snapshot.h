@@ -1,0 +1,105 @@
+// The validated, immutable configuration: server limits and timeouts, backends (upstream
+// model servers), models (public name → backend + upstream model name) and the filter
+// chain. Built once per load by config/loader and shared by all workers through
+// std::shared_ptr<const Snapshot>; never mutated after construction, so thread-safe.
+#pragma once
+
+#include <boost/asio/ssl/context.hpp>
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+#include "config/units.h"
+#include "core/clock.h"
+#include "core/filter_chain.h"
+#include "core/request_context.h"
+
+namespace sluice {
+
+using std::chrono::milliseconds;
+
+struct ServerConfig {
+  ListenAddress listen{"127.0.0.1", 8080};
+  int workers = 1;  // "auto" resolves to the number of cores at load time
+  uint64_t max_head_bytes = 64 * 1024;
+  size_t max_header_fields = 100;
+  uint64_t max_uri_bytes = 8 * 1024;
+  uint64_t max_body_bytes = 10 * 1024 * 1024;
+  milliseconds header_timeout{10'000};
+  milliseconds body_timeout{15'000};
+  milliseconds write_timeout{30'000};
+  milliseconds keepalive_timeout{60'000};
+  milliseconds drain_timeout{120'000};
+  uint64_t max_sse_event_bytes = 1024 * 1024;
+};
+
+// Per-route overrides (routes: in YAML), keyed by RouteKind.
+struct RouteConfig {
+  uint64_t max_body_bytes = 0;  // 0 → server.max_body_bytes
+};
+
+struct BackendConfig {
+  size_t index = 0;
+  std::string name;
+  std::string url;        // as configured, for logs and status (never contains secrets)
+  bool tls = false;
+  std::string host;       // DNS name or IP literal
+  uint16_t port = 0;
+  std::string base_path;  // e.g. "/v1", no trailing slash
+  std::string host_header;
+  std::string api_key;    // secret, from api_key_env; never logged
+  std::string api_key_env;
+  std::string extra_headers;  // "Name: value\r\n" lines sent on every request
+  milliseconds connect_timeout{5'000};
+  milliseconds first_byte_timeout{60'000};
+  milliseconds idle_timeout{60'000};
+  milliseconds total_timeout{600'000};
+  milliseconds pool_idle_timeout{60'000};
+  size_t max_idle_connections = 64;  // per worker
+  uint64_t max_response_bytes = 64 * 1024 * 1024;
+  bool tls_verify = true;
+  std::string server_name;  // SNI and certificate name; defaults to host
+  std::shared_ptr<boost::asio::ssl::context> tls_context;
+};
+
+struct ModelConfig {
+  std::string name;
+  std::vector<std::string> aliases;
+  const BackendConfig* backend = nullptr;
+  std::string upstream_model;
+};
+
+class Snapshot {
+ public:
+  ServerConfig server;
+  std::vector<std::unique_ptr<BackendConfig>> backends;
+  std::vector<std::unique_ptr<ModelConfig>> models;
+  RouteConfig routes[8];
+  FilterChain chain;
+  std::string source;  // file path the snapshot was loaded from
+  WallTime loaded_at{};
+
+  // Looks up a model by public name or alias.
+  const ModelConfig* FindModel(std::string_view name) const;
+  // The body of GET /v1/models, built once.
+  const std::string& models_json() const { return models_json_; }
+  uint64_t MaxBodyBytes(RouteKind route) const;
+  const RouteConfig& route(RouteKind kind) const { return routes[static_cast<size_t>(kind)]; }
+
+  // Called by the loader once everything is in place.
+  void Finalize();
+
+ private:
+  struct StringHash {
+    using is_transparent = void;
+    size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
+  };
+  std::unordered_map<std::string, const ModelConfig*, StringHash, std::equal_to<>> model_index_;
+  std::string models_json_;
+};
+
+}  // namespace sluice

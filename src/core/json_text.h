@@ -1,0 +1,26 @@
+// Minimal helpers for writing JSON text by hand on hot paths (error bodies, access-log
+// lines) where building a boost::json::value would cost an allocation per field.
+// Pure functions; thread-safe.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+namespace sluice {
+
+// Appends `text` as a JSON string literal (with quotes), escaping per RFC 8259. Invalid
+// UTF-8 bytes are replaced with U+FFFD so the output is always valid JSON.
+void AppendJsonString(std::string& out, std::string_view text);
+
+// Appends "key": to an object under construction; the caller handles commas.
+inline void AppendJsonKey(std::string& out, std::string_view key) {
+  AppendJsonString(out, key);
+  out.push_back(':');
+}
+
+void AppendDecimal(std::string& out, int64_t value);
+// Fixed-point with `decimals` digits after the point (no exponent), e.g. 1.234.
+void AppendFixed(std::string& out, double value, int decimals);
+
+}  // namespace sluice

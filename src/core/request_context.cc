@@ -1,0 +1,77 @@
+// RequestContext: reset between requests and the lazy JSON body parse.
+#include "core/request_context.h"
+
+#include <boost/json/parse.hpp>
+
+namespace sluice {
+
+bool IsModelRoute(RouteKind route) {
+  return route == RouteKind::kChatCompletions || route == RouteKind::kCompletions ||
+         route == RouteKind::kEmbeddings;
+}
+
+RequestContext::RequestContext() : json_(boost::json::storage_ptr(&json_arena_)) {}
+
+void RequestContext::Begin(const HttpRequest& request, const Snapshot* snapshot,
+                           const ModelResolver* resolver, SteadyTime now, WallTime wall_now) {
+  request_ = &request;
+  snapshot_ = snapshot;
+  resolver_ = resolver;
+  json_.emplace_null();
+  json_arena_.release();
+  json_parsed_ = false;
+  model_resolved_ = false;
+  model_ = nullptr;
+  pending_error_.reset();
+  request_id.clear();
+  route = RouteKind::kNotFound;
+  route_param = {};
+  client_ip = {};
+  requested_model = {};
+  stream = false;
+  client_wants_usage = false;
+  upstream_headers.Clear();
+  start = now;
+  wall_start = wall_now;
+  upstream_sent = upstream_first_byte = first_byte_sent = end = SteadyTime{};
+  status = 0;
+  upstream_status = 0;
+  backend = {};
+  upstream_model = {};
+  bytes_in = request.body.size();
+  bytes_out = 0;
+  usage = Usage{};
+  error = ErrorClass::kNone;
+  error_detail.clear();
+}
+
+boost::json::object* RequestContext::JsonBody() {
+  if (!json_parsed_) {
+    json_parsed_ = true;
+    boost::system::error_code ec;
+    boost::json::parse_options options;
+    options.max_depth = 64;
+    json_ = boost::json::parse(request_->body, ec, boost::json::storage_ptr(&json_arena_),
+                               options);
+    if (ec) {
+      json_.emplace_null();
+      pending_error_ = ErrorReply(ErrorClass::kInvalidJson,
+                                  "We could not parse the JSON body of your request. The body "
+                                  "must be a valid JSON object.");
+    } else if (!json_.is_object()) {
+      pending_error_ = ErrorReply(ErrorClass::kInvalidJson,
+                                  "The request body must be a JSON object.");
+    }
+  }
+  return json_.is_object() ? &json_.get_object() : nullptr;
+}
+
+const ModelConfig* RequestContext::Model() {
+  if (!model_resolved_) {
+    model_resolved_ = true;
+    if (resolver_ != nullptr) resolver_->Resolve(*this);
+  }
+  return model_;
+}
+
+}  // namespace sluice

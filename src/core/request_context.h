@@ -1,0 +1,125 @@
+// Everything known about one request while it moves through the gateway: the parsed
+// HTTP request, the lazily parsed JSON body, the resolved model, timings, usage and the
+// outcome. Created by the session, handed to every filter, read by OnComplete consumers
+// (access log, later usage records and metrics). Owned by one session; not thread-safe.
+#pragma once
+
+#include <boost/json/monotonic_resource.hpp>
+#include <boost/json/value.hpp>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "core/clock.h"
+#include "core/errors.h"
+#include "core/http_types.h"
+#include "core/local_reply.h"
+#include "core/response_head.h"
+
+namespace sluice {
+
+class Snapshot;
+struct ModelConfig;
+struct BackendConfig;
+class RequestContext;
+
+enum class RouteKind : uint8_t {
+  kNotFound,
+  kChatCompletions,
+  kCompletions,
+  kEmbeddings,
+  kListModels,
+  kRetrieveModel,
+  kHealthLive,
+  kHealthReady,
+};
+
+// True for routes whose body names a model that is served by an upstream.
+bool IsModelRoute(RouteKind route);
+
+// Resolves the request's model against the active configuration (implemented by
+// routing/). Kept behind an interface so core does not depend on config.
+class ModelResolver {
+ public:
+  virtual ~ModelResolver() = default;
+  // Sets the context's model or its pending error.
+  virtual void Resolve(RequestContext& ctx) const = 0;
+};
+
+struct Usage {
+  int64_t prompt_tokens = 0;
+  int64_t completion_tokens = 0;
+  int64_t total_tokens = 0;
+  int64_t cached_tokens = 0;
+  bool known = false;  // true once an upstream `usage` object was seen
+};
+
+class RequestContext {
+ public:
+  RequestContext();
+  RequestContext(const RequestContext&) = delete;
+  RequestContext& operator=(const RequestContext&) = delete;
+
+  // Starts a new request on this (reused) context.
+  void Begin(const HttpRequest& request, const Snapshot* snapshot, const ModelResolver* resolver,
+             SteadyTime now, WallTime wall_now);
+
+  const HttpRequest& request() const { return *request_; }
+  const Snapshot& snapshot() const { return *snapshot_; }
+
+  // The body parsed as a JSON object, on first call. nullptr when it is not one; the
+  // reason is then in pending_error().
+  boost::json::object* JsonBody();
+  // The model entry the request asks for, resolved on first call. nullptr when the
+  // request names no known model; the reason is then in pending_error().
+  const ModelConfig* Model();
+  // A client error found while parsing or resolving. A filter may reply with it itself;
+  // otherwise the gateway replies with it once the request chain has run.
+  std::optional<LocalReply>& pending_error() { return pending_error_; }
+  void SetModel(const ModelConfig* model) { model_ = model; }
+
+  // --- Identity and routing.
+  std::string request_id;
+  RouteKind route = RouteKind::kNotFound;
+  std::string_view route_param;  // e.g. the model id of /v1/models/{id}
+  std::string_view client_ip;
+  // "model" as the client sent it. A view into the JSON arena, which never frees memory
+  // before the request ends, so it stays valid even if a filter rewrites the body.
+  std::string_view requested_model;
+  bool stream = false;               // client asked for SSE
+  bool client_wants_usage = false;   // client set stream_options.include_usage
+
+  // --- Upstream request additions made by filters (e.g. request id propagation).
+  HeaderBlock upstream_headers;
+
+  // --- Outcome, filled by the HTTP layer for OnComplete consumers.
+  SteadyTime start{};
+  WallTime wall_start{};
+  SteadyTime upstream_sent{};         // request written upstream
+  SteadyTime upstream_first_byte{};   // first response byte from upstream
+  SteadyTime first_byte_sent{};       // first response byte written to the client
+  SteadyTime end{};
+  int status = 0;
+  int upstream_status = 0;
+  std::string_view backend;          // backend name that served the request
+  std::string_view upstream_model;   // model name sent upstream
+  uint64_t bytes_in = 0;             // request body bytes from the client
+  uint64_t bytes_out = 0;            // response body bytes to the client
+  Usage usage;
+  ErrorClass error = ErrorClass::kNone;
+  std::string error_detail;          // short human-readable cause (no secrets)
+
+ private:
+  const HttpRequest* request_ = nullptr;
+  const Snapshot* snapshot_ = nullptr;
+  const ModelResolver* resolver_ = nullptr;
+  boost::json::monotonic_resource json_arena_;
+  boost::json::value json_;
+  bool json_parsed_ = false;
+  bool model_resolved_ = false;
+  const ModelConfig* model_ = nullptr;
+  std::optional<LocalReply> pending_error_;
+};
+
+}  // namespace sluice

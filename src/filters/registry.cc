@@ -1,0 +1,57 @@
+// The filter registry. To add a filter: create src/filters/<name>/, add one entry below,
+// and document its settings in docs/configuration.md.
+#include "filters/registry.h"
+
+#include "filters/access_log/access_log_filter.h"
+#include "filters/request_id/request_id_filter.h"
+
+namespace sluice::filters {
+namespace {
+
+struct Entry {
+  std::string_view name;
+  std::shared_ptr<const FilterFactory> (*build)(const ConfigNode& settings);
+};
+
+template <class Factory, class Config>
+std::shared_ptr<const FilterFactory> Make(std::optional<Config> config) {
+  if (!config) return nullptr;
+  return std::make_shared<Factory>(std::move(*config));
+}
+
+constexpr Entry kFilters[] = {
+    {"request_id",
+     [](const ConfigNode& s) {
+       return Make<RequestIdFilterFactory>(ParseRequestIdConfig(s));
+     }},
+    {"access_log",
+     [](const ConfigNode& s) {
+       return Make<AccessLogFilterFactory>(ParseAccessLogConfig(s));
+     }},
+};
+
+}  // namespace
+
+std::shared_ptr<const FilterFactory> Registry::Build(std::string_view name,
+                                                     const ConfigNode& settings) const {
+  for (const Entry& entry : kFilters) {
+    if (entry.name == name) return entry.build(settings);
+  }
+  std::string known;
+  for (const Entry& entry : kFilters) {
+    if (!known.empty()) known += ", ";
+    known += entry.name;
+  }
+  settings.Error("unknown filter '" + std::string(name) + "' (known filters: " + known + ")");
+  return nullptr;
+}
+
+std::vector<std::string_view> Registry::DefaultChain() const { return {"request_id", "access_log"}; }
+
+std::vector<std::string_view> Registry::Names() {
+  std::vector<std::string_view> names;
+  for (const Entry& entry : kFilters) names.push_back(entry.name);
+  return names;
+}
+
+}  // namespace sluice::filters

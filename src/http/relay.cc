@@ -1,0 +1,219 @@
+// The two response relays of UpstreamExchange: buffered (JSON documents, relayed whole
+// with one gather write) and streaming (SSE, relayed event by event as it arrives, with
+// backpressure: the next upstream read starts only after the client write finished).
+#include <array>
+
+#include "core/json_text.h"
+#include "http/dispatch.h"
+#include "http/proxy.h"
+#include "http/response_writer.h"
+#include "http/sse.h"
+#include "providers/openai/upstream_request.h"
+
+namespace sluice {
+namespace asio = boost::asio;
+
+namespace {
+
+// Builds the SSE error event that ends a broken stream, so clients never mistake a broken
+// stream for a complete one. OpenAI's SDKs raise an APIError on it.
+void AppendStreamError(std::string& out, ErrorClass error, std::string_view message) {
+  const ErrorInfo& info = Describe(error);
+  std::string payload;
+  AppendOpenAiError(payload, message, info.type, "", info.code);
+  AppendSseData(out, payload);
+}
+
+std::string_view StreamErrorMessage(ErrorClass error) {
+  switch (error) {
+    case ErrorClass::kUpstreamTimeout: return "The upstream model server stopped sending events.";
+    case ErrorClass::kUpstreamBadResponse: return "The upstream model server sent a malformed stream.";
+    case ErrorClass::kStreamTruncated:
+      return "The upstream stream ended before it was complete ([DONE] was not received).";
+    default: return "The upstream connection broke in the middle of the stream.";
+  }
+}
+
+}  // namespace
+
+asio::awaitable<void> UpstreamExchange::RelayBuffered() {
+  ResponseHead head;
+  head.status = response_.status;
+  head.content_type = response_.headers.Get("content-type");
+  if (head.content_type.empty()) head.content_type = "application/json";
+  ForwardHeaders(head);  // before reading the body: the head's views move with the buffer
+
+  std::string& body = client_.buffers().body;
+  body.clear();
+  conn_->SetDeadline(ctx_.upstream_sent + backend_.total_timeout);
+  for (bool done = false; !done;) {
+    UpstreamFailure failure = co_await conn_->ReadBody(body, done);
+    if (failure == UpstreamFailure::kNone && body.size() > backend_.max_response_bytes) {
+      failure = UpstreamFailure::kTooLarge;
+    }
+    if (failure != UpstreamFailure::kNone) {
+      conn_->MarkNotReusable();
+      co_await ReplyFailure(failure);
+      co_return;
+    }
+  }
+  conn_->ClearDeadline();
+  client_.StopWatching();
+  ReleaseConnection();  // back to the pool before the client write
+
+  int status = response_.status;
+  if (status == 401 || status == 403 || status == 407) {
+    // The provider rejected our credentials. Never relay its message: it may quote the key.
+    LocalReply reply = ErrorReply(ErrorClass::kUpstreamAuth,
+                                  "The upstream model server rejected the gateway's credentials.");
+    co_await SendLocalReply(client_, ctx_, chain_, reply);
+    co_return;
+  }
+  if (status >= 400) {
+    ctx_.error = ErrorClass::kUpstreamError;
+    bool openai_error = head.content_type.find("json") != std::string::npos &&
+                        body.find("\"error\"") != std::string::npos;
+    if (!openai_error) {
+      std::string message = "The upstream model server returned HTTP " + std::to_string(status) + ".";
+      LocalReply reply = ErrorReply(ErrorClass::kUpstreamError, message, "",
+                                    status >= 500 ? 502 : status);
+      reply.headers = std::move(head.headers);
+      co_await SendLocalReply(client_, ctx_, chain_, reply);
+      co_return;
+    }
+  } else {
+    ExtractUsage(body, ctx_.usage);
+  }
+  chain_.ResponseHead(head);
+  if (chain_.wants_response_body()) chain_.ResponseBody(body);
+  ctx_.status = head.status;
+  std::string& out = client_.buffers().head;
+  out.clear();
+  HeadFraming framing;
+  framing.content_length = body.size();
+  framing.keep_alive = client_.keep_alive();
+  framing.minor_version = client_.minor_version();
+  AppendResponseHead(out, head.status, head.content_type, head.headers, ctx_.request_id, framing);
+  std::array<asio::const_buffer, 2> buffers{asio::buffer(out), asio::buffer(body)};
+  ctx_.first_byte_sent = std::chrono::steady_clock::now();
+  if (co_await client_.Write(buffers)) {
+    ctx_.bytes_out = body.size();
+  } else {
+    ctx_.error = ErrorClass::kClientClosed;
+  }
+}
+
+asio::awaitable<void> UpstreamExchange::RelayStream() {
+  ExchangeBuffers& buffers = client_.buffers();
+  ResponseHead head;
+  head.status = 200;
+  head.content_type = "text/event-stream";
+  head.headers.Add("Cache-Control", "no-cache");
+  ForwardHeaders(head);
+  chain_.ResponseHead(head);
+  ctx_.status = head.status;
+
+  bool chunked = client_.minor_version() >= 1;
+  if (!chunked) client_.DisableKeepAlive();  // HTTP/1.0: the close ends the body
+  HeadFraming framing;
+  framing.kind = chunked ? HeadFraming::Kind::kChunked : HeadFraming::Kind::kClose;
+  framing.keep_alive = client_.keep_alive();
+  framing.minor_version = client_.minor_version();
+  std::string& out = buffers.head;
+  out.clear();
+  AppendResponseHead(out, head.status, head.content_type, head.headers, ctx_.request_id, framing);
+  ctx_.first_byte_sent = std::chrono::steady_clock::now();
+  std::array<asio::const_buffer, 1> head_buffer{asio::buffer(out)};
+  if (!co_await client_.Write(head_buffer)) {
+    ctx_.error = ErrorClass::kClientClosed;
+    conn_->Abort();
+    co_return;
+  }
+
+  SseParser parser(worker_.snapshot().server.max_sse_event_bytes);
+  std::string& payload = buffers.body;
+  std::string& batch = buffers.batch;
+  std::string& piece = buffers.piece;
+  bool filter_bodies = chain_.wants_response_body();
+  bool saw_done = false;
+  bool saw_event = false;
+  ErrorClass stream_error = ErrorClass::kNone;
+  // Time to first event is bounded by first_byte_timeout; later gaps by idle_timeout.
+  conn_->SetDeadline(ctx_.upstream_sent + backend_.first_byte_timeout);
+  for (bool done = false; !done;) {
+    payload.clear();
+    UpstreamFailure failure = co_await conn_->ReadBody(payload, done);
+    if (failure == UpstreamFailure::kAborted || client_.client_gone()) {
+      ctx_.error = ErrorClass::kClientClosed;
+      conn_->Abort();
+      co_return;
+    }
+    if (failure != UpstreamFailure::kNone) {
+      stream_error = ToErrorClass(failure);
+      break;
+    }
+    parser.Feed(payload);
+    batch.clear();
+    SseEvent event;
+    SseParser::Result result;
+    while ((result = parser.Next(event)) == SseParser::Result::kEvent) {
+      if (saw_done) continue;  // nothing may follow [DONE]
+      if (event.has_data) {
+        if (event.data == "[DONE]") {
+          saw_done = true;
+        } else if (event.data.find("\"usage\"") != std::string_view::npos &&
+                   ExtractUsage(event.data, ctx_.usage) && !ctx_.client_wants_usage &&
+                   IsUsageOnlyChunk(event.data)) {
+          continue;  // the gateway asked for this chunk for its own accounting
+        }
+      }
+      saw_event = saw_event || !event.comment_only;
+      if (filter_bodies) {
+        piece.assign(event.raw);
+        if (chain_.ResponseBody(piece)) batch.append(piece);
+      } else {
+        batch.append(event.raw);
+      }
+    }
+    if (result == SseParser::Result::kTooLarge) {
+      stream_error = ErrorClass::kUpstreamBadResponse;
+      break;
+    }
+    if (!batch.empty()) {
+      out.clear();
+      if (chunked) AppendChunkHeader(out, batch.size());
+      std::array<asio::const_buffer, 3> chunk{
+          asio::buffer(out), asio::buffer(batch),
+          asio::buffer(chunked ? kChunkTrailer : std::string_view())};
+      if (!co_await client_.Write(chunk)) {
+        ctx_.error = ErrorClass::kClientClosed;
+        conn_->Abort();
+        co_return;
+      }
+      ctx_.bytes_out += batch.size();
+    }
+    if (saw_event) conn_->SetTimeout(backend_.idle_timeout);
+  }
+  conn_->ClearDeadline();
+  if (stream_error == ErrorClass::kNone && !saw_done) stream_error = ErrorClass::kStreamTruncated;
+  batch.clear();
+  if (stream_error != ErrorClass::kNone) {
+    ctx_.error = stream_error;
+    conn_->MarkNotReusable();
+    AppendStreamError(batch, stream_error, StreamErrorMessage(stream_error));
+  }
+  client_.StopWatching();
+  ReleaseConnection();
+  out.clear();
+  if (chunked && !batch.empty()) AppendChunkHeader(out, batch.size());
+  std::string_view tail = chunked ? (batch.empty() ? kLastChunk : std::string_view("\r\n0\r\n\r\n"))
+                                  : std::string_view();
+  std::array<asio::const_buffer, 3> last{asio::buffer(out), asio::buffer(batch), asio::buffer(tail)};
+  if (co_await client_.Write(last)) {
+    ctx_.bytes_out += batch.size();
+  } else {
+    ctx_.error = ErrorClass::kClientClosed;
+  }
+}
+
+}  // namespace sluice

@@ -1,0 +1,363 @@
+// Session: the connection loop, strict request reading and the client-disconnect watch.
+#include "http/session.h"
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/asio/write.hpp>
+#include <cstring>
+
+#include "core/request_id.h"
+#include "http/dispatch.h"
+#include "http/response_writer.h"
+#include "routing/model_resolver.h"
+
+namespace sluice {
+namespace asio = boost::asio;
+
+namespace {
+constexpr auto kAwait = asio::as_tuple(asio::use_awaitable);
+constexpr size_t kInitialInput = 4096;
+constexpr size_t kShrinkAbove = 64 * 1024;
+constexpr size_t kWatchSlack = 1024;  // free space kept for pipelined bytes while proxying
+constexpr auto kLingerTime = std::chrono::seconds(2);
+constexpr size_t kLingerMaxBytes = 1024 * 1024;
+}  // namespace
+
+Session::Session(Worker& worker, asio::ip::tcp::socket socket)
+    : worker_(worker), socket_(std::move(socket)) {
+  boost::system::error_code ec;
+  socket_.set_option(asio::ip::tcp::no_delay(true), ec);
+  socket_.non_blocking(true, ec);
+  auto endpoint = socket_.remote_endpoint(ec);
+  if (!ec) peer_ip_ = endpoint.address().to_string();
+  const ServerConfig& server = worker_.snapshot().server;
+  limits_.max_head_bytes = server.max_head_bytes;
+  limits_.max_header_fields = server.max_header_fields;
+  limits_.max_uri_bytes = server.max_uri_bytes;
+  worker_.sweeper().Add(*this);
+  worker_.AddSession(*this);
+}
+
+Session::~Session() = default;
+
+void Session::CloseIfIdle() {
+  if (state_ == State::kIdle && in_begin_ == in_end_) {
+    closing_ = true;
+    boost::system::error_code ec;
+    socket_.cancel(ec);
+  }
+}
+
+void Session::ForceClose() {
+  closing_ = true;
+  if (abort_target_ != nullptr) abort_target_->Abort();
+  boost::system::error_code ec;
+  socket_.close(ec);
+}
+
+void Session::OnTimeout() {
+  timed_out_ = true;
+  boost::system::error_code ec;
+  socket_.cancel(ec);
+}
+
+asio::awaitable<void> Session::Run() {
+  auto self = shared_from_this();
+  while (!closing_) {
+    state_ = State::kIdle;
+    if (!co_await ReadRequest()) break;
+    state_ = State::kProcessing;
+    keep_alive_ = request_.keep_alive && !worker_.draining();
+    const Snapshot& snapshot = worker_.snapshot();
+    ctx_.Begin(request_, &snapshot, &ModelTableResolver::Instance(),
+               std::chrono::steady_clock::now(), std::chrono::system_clock::now());
+    ctx_.client_ip = peer_ip_;
+    ctx_.route = route_.kind;
+    ctx_.route_param = route_.param;
+    std::string_view incoming_id = request_.headers.Get("x-request-id");
+    if (IsValidRequestId(incoming_id)) {
+      ctx_.request_id.assign(incoming_id);
+    } else {
+      GenerateRequestId(ctx_.request_id);
+    }
+    chain_run_.Start(snapshot.chain, ctx_);
+    co_await Dispatch(worker_, *this, ctx_, chain_run_, route_);
+    buffers_.ShrinkIfLarge();
+    ctx_.end = std::chrono::steady_clock::now();
+    chain_run_.Complete();
+    if (!keep_alive_ || client_gone_ || worker_.draining()) break;
+    Consume();
+  }
+  state_ = State::kClosed;
+  if (!client_gone_ && !closing_) co_await LingerAndClose();
+  ClearDeadline();
+  boost::system::error_code ec;
+  socket_.close(ec);
+  buffers_ = ExchangeBuffers();
+  worker_.SessionEnded();
+}
+
+asio::awaitable<void> Session::LingerAndClose() {
+  // Half-close, then read and discard what the client still sends (for a bounded time and
+  // size) before closing. Closing with unread bytes would make the kernel send a reset that
+  // can destroy the response the client has not read yet (e.g. a 413 for a body in flight).
+  boost::system::error_code ec;
+  socket_.shutdown(asio::ip::tcp::socket::shutdown_send, ec);
+  if (ec) co_return;
+  SetTimeout(kLingerTime);
+  char sink[4096];
+  size_t discarded = 0;
+  while (discarded < kLingerMaxBytes) {
+    auto [rec, n] = co_await socket_.async_read_some(asio::buffer(sink), kAwait);
+    if (rec) break;
+    discarded += n;
+  }
+}
+
+void Session::Consume() {
+  in_begin_ += consumed_;
+  consumed_ = 0;
+  if (in_begin_ == in_end_) {
+    in_begin_ = in_end_ = 0;
+    if (in_capacity_ > kShrinkAbove) {
+      in_.reset();
+      in_capacity_ = 0;
+    }
+  }
+}
+
+void Session::Reserve(size_t min_free, size_t head_size) {
+  if (in_capacity_ - in_end_ >= min_free) return;
+  size_t used = in_end_ - in_begin_;
+  if (in_begin_ > 0 && in_capacity_ - used >= min_free && head_size == 0) {
+    std::memmove(in_.get(), in_.get() + in_begin_, used);
+  } else {
+    size_t capacity = std::max({kInitialInput, in_capacity_ * 2, used + min_free});
+    auto bigger = std::make_unique<char[]>(capacity);
+    if (used > 0) std::memcpy(bigger.get(), in_.get() + in_begin_, used);
+    in_ = std::move(bigger);
+    in_capacity_ = capacity;
+  }
+  in_begin_ = 0;
+  in_end_ = used;
+  if (head_size > 0) {  // the head moved: rebuild its views
+    ParseError error;
+    ParseRequestHead(Buffered().substr(0, head_size), limits_, request_, error);
+  }
+}
+
+asio::awaitable<bool> Session::ReadMore() {
+  auto [ec, n] = co_await socket_.async_read_some(
+      asio::buffer(in_.get() + in_end_, in_capacity_ - in_end_), kAwait);
+  in_end_ += n;
+  co_return !ec && n > 0;
+}
+
+asio::awaitable<void> Session::RejectRequest(ErrorClass error, std::string_view message) {
+  const Snapshot& snapshot = worker_.snapshot();
+  ctx_.Begin(request_, &snapshot, nullptr, std::chrono::steady_clock::now(),
+             std::chrono::system_clock::now());
+  ctx_.client_ip = peer_ip_;
+  GenerateRequestId(ctx_.request_id);
+  keep_alive_ = false;  // always close after a framing error: the stream is out of sync
+  state_ = State::kProcessing;
+  LocalReply reply = ErrorReply(error, message);
+  // Filters that observe rejected requests (the access log) see this one; none runs
+  // OnRequest, since the request was never accepted.
+  chain_run_.StartRejected(snapshot.chain, ctx_);
+  co_await SendLocalReply(*this, ctx_, chain_run_, reply);
+  ctx_.end = std::chrono::steady_clock::now();
+  chain_run_.Complete();
+}
+
+asio::awaitable<bool> Session::ReadRequest() {
+  const ServerConfig& server = worker_.snapshot().server;
+  scanner_.Reset();
+  request_.Reset();
+  route_ = RouteMatch();
+  timed_out_ = false;
+  bool started = in_end_ > in_begin_;
+  SetTimeout(started ? server.header_timeout : server.keepalive_timeout);
+  size_t head_size = 0;
+  for (;;) {
+    ParseError error;
+    ParseStatus status = scanner_.Scan(Buffered(), limits_, /*is_request=*/true, head_size, error);
+    if (status == ParseStatus::kDone) break;
+    if (status == ParseStatus::kError) {
+      co_await RejectRequest(error.error, error.message);
+      co_return false;
+    }
+    Reserve(1024, 0);
+    bool ok = co_await ReadMore();
+    if (!ok) {
+      if (timed_out_ && started && !closing_) {
+        co_await RejectRequest(ErrorClass::kClientTimeout, "Timed out reading the request.");
+      }
+      co_return false;
+    }
+    if (!started) {
+      started = true;
+      state_ = State::kReading;
+      SetTimeout(server.header_timeout);
+    }
+  }
+  state_ = State::kReading;
+  ParseError error;
+  if (!ParseRequestHead(Buffered().substr(0, head_size), limits_, request_, error)) {
+    co_await RejectRequest(error.error, error.message);
+    co_return false;
+  }
+  route_ = MatchRoute(request_.method, request_.path);
+  bool ok = co_await ReadBody(head_size);
+  ClearDeadline();
+  co_return ok;
+}
+
+asio::awaitable<bool> Session::ReadBody(size_t head_size) {
+  const Snapshot& snapshot = worker_.snapshot();
+  const ServerConfig& server = snapshot.server;
+  uint64_t limit = snapshot.MaxBodyBytes(route_.kind);
+  auto too_large = [&]() -> std::string {
+    return "The request body is larger than the limit of " + std::to_string(limit) + " bytes.";
+  };
+  if (!request_.chunked && request_.content_length > limit) {
+    co_await RejectRequest(ErrorClass::kBodyTooLarge, too_large());
+    co_return false;
+  }
+  bool has_body = request_.chunked || request_.content_length > 0;
+  if (has_body && request_.expect_continue && Buffered().size() == head_size) {
+    static constexpr std::string_view kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
+    SetTimeout(server.write_timeout);
+    auto [ec, n] = co_await asio::async_write(socket_, asio::buffer(kContinue), kAwait);
+    if (ec) co_return false;
+  }
+  SetTimeout(server.body_timeout);
+  if (!request_.chunked) {
+    size_t need = head_size + static_cast<size_t>(request_.content_length);
+    Reserve(need + kWatchSlack - std::min(need, Buffered().size()), head_size);
+    while (Buffered().size() < need) {
+      if (!co_await ReadMore()) {
+        if (timed_out_ && !closing_) {
+          co_await RejectRequest(ErrorClass::kClientTimeout, "Timed out reading the request body.");
+        }
+        co_return false;
+      }
+      SetTimeout(server.body_timeout);
+    }
+    request_.body = Buffered().substr(head_size, static_cast<size_t>(request_.content_length));
+    consumed_ = need;
+    co_return true;
+  }
+  // Chunked: decode into chunked_body_, compacting the raw chunk bytes as they are used so
+  // the input buffer stays small however the body is split.
+  chunked_.Reset();
+  chunked_body_.clear();
+  for (;;) {
+    std::string_view raw = Buffered().substr(head_size);
+    size_t used = 0;
+    ParseError error;
+    ParseStatus status = chunked_.Decode(raw, chunked_body_, used, error);
+    if (status == ParseStatus::kError) {
+      co_await RejectRequest(error.error, error.message);
+      co_return false;
+    }
+    if (chunked_body_.size() > limit) {
+      co_await RejectRequest(ErrorClass::kBodyTooLarge, too_large());
+      co_return false;
+    }
+    if (status == ParseStatus::kDone) {
+      // Drop the raw chunk bytes so the buffer holds head + pipelined bytes only.
+      char* base = in_.get() + in_begin_;
+      std::memmove(base + head_size, base + head_size + used, in_end_ - in_begin_ - head_size - used);
+      in_end_ -= used;
+      break;
+    }
+    char* base = in_.get() + in_begin_;
+    std::memmove(base + head_size, base + head_size + used, raw.size() - used);
+    in_end_ -= used;
+    Reserve(4096, head_size);
+    if (!co_await ReadMore()) {
+      if (timed_out_ && !closing_) {
+        co_await RejectRequest(ErrorClass::kClientTimeout, "Timed out reading the request body.");
+      }
+      co_return false;
+    }
+    SetTimeout(server.body_timeout);
+  }
+  request_.body = chunked_body_;
+  consumed_ = head_size;
+  Reserve(kWatchSlack, head_size);
+  co_return true;
+}
+
+asio::awaitable<bool> Session::Write(std::span<const asio::const_buffer> buffers) {
+  if (client_gone_ || closing_) co_return false;
+  SetTimeout(worker_.snapshot().server.write_timeout);
+  auto [ec, n] = co_await asio::async_write(socket_, buffers, kAwait);
+  ClearDeadline();
+  if (ec) {
+    MarkClientGone();
+    co_return false;
+  }
+  co_return true;
+}
+
+void Session::MarkClientGone() {
+  client_gone_ = true;
+  keep_alive_ = false;
+  if (abort_target_ != nullptr) abort_target_->Abort();
+}
+
+bool Session::PollClient() {
+  for (;;) {
+    if (in_end_ == in_capacity_) return false;  // no room: stop watching (pipelined flood)
+    boost::system::error_code ec;
+    size_t n = socket_.read_some(asio::buffer(in_.get() + in_end_, in_capacity_ - in_end_), ec);
+    if (ec == asio::error::would_block || ec == asio::error::try_again) return true;
+    if (ec) {
+      MarkClientGone();
+      return false;
+    }
+    in_end_ += n;
+  }
+}
+
+void Session::WatchForDisconnect(Abortable* target) {
+  abort_target_ = target;
+  if (watching_ || client_gone_) {
+    if (client_gone_ && target != nullptr) target->Abort();
+    return;
+  }
+  if (!PollClient()) return;
+  watching_ = true;
+  socket_.async_wait(asio::ip::tcp::socket::wait_read,
+                     [self = shared_from_this(), generation = watch_generation_](
+                         const boost::system::error_code& ec) {
+                       self->OnClientReadable(ec, generation);
+                     });
+}
+
+void Session::OnClientReadable(const boost::system::error_code& ec, uint64_t generation) {
+  if (generation != watch_generation_ || !watching_) return;
+  watching_ = false;
+  if (ec == asio::error::operation_aborted) return;
+  if (ec) {
+    MarkClientGone();
+    return;
+  }
+  Abortable* target = abort_target_;
+  abort_target_ = nullptr;
+  WatchForDisconnect(target);
+}
+
+void Session::StopWatching() {
+  abort_target_ = nullptr;
+  if (watching_) {
+    watching_ = false;
+    ++watch_generation_;
+    boost::system::error_code ec;
+    socket_.cancel(ec);
+  }
+}
+
+}  // namespace sluice

@@ -1,0 +1,167 @@
+// SseParser state machine and the usage extractor shared by streaming and non-streaming
+// relays.
+#include "http/sse.h"
+
+#include <boost/json/stream_parser.hpp>
+#include <cstring>
+
+#include "core/request_context.h"
+
+namespace sluice {
+
+void SseParser::Reset() {
+  buffer_.clear();
+  start_ = scan_ = 0;
+  ResetEvent();
+}
+
+void SseParser::ResetEvent() {
+  name_begin_ = name_len_ = data_begin_ = data_len_ = 0;
+  data_lines_ = 0;
+  saw_field_ = false;
+  joined_data_.clear();
+}
+
+void SseParser::Feed(std::string_view bytes) {
+  if (start_ > 0 && start_ == buffer_.size()) {
+    buffer_.clear();
+    scan_ -= start_;
+    start_ = 0;
+  } else if (start_ > 4096 && start_ * 2 > buffer_.size()) {
+    buffer_.erase(0, start_);
+    scan_ -= start_;
+    name_begin_ = name_begin_ >= start_ ? name_begin_ - start_ : 0;
+    data_begin_ = data_begin_ >= start_ ? data_begin_ - start_ : 0;
+    start_ = 0;
+  }
+  buffer_.append(bytes);
+}
+
+void SseParser::TakeLine(size_t begin, size_t end) {
+  std::string_view line(buffer_.data() + begin, end - begin);
+  if (!line.empty() && line.front() == ':') return;  // comment
+  saw_field_ = true;
+  size_t colon = line.find(':');
+  std::string_view field = line.substr(0, colon);
+  size_t value_begin = colon == std::string_view::npos ? line.size() : colon + 1;
+  if (value_begin < line.size() && line[value_begin] == ' ') ++value_begin;
+  size_t value_len = line.size() - value_begin;
+  if (field == "data") {
+    if (data_lines_ == 0) {
+      data_begin_ = begin + value_begin;
+      data_len_ = value_len;
+    } else {
+      if (data_lines_ == 1) joined_data_.assign(buffer_.data() + data_begin_, data_len_);
+      joined_data_.push_back('\n');
+      joined_data_.append(line.substr(value_begin));
+    }
+    ++data_lines_;
+  } else if (field == "event") {
+    name_begin_ = begin + value_begin;
+    name_len_ = value_len;
+  }
+  // id, retry and unknown fields pass through in `raw` untouched.
+}
+
+SseParser::Result SseParser::Next(SseEvent& event) {
+  const char* data = buffer_.data();
+  size_t size = buffer_.size();
+  while (scan_ < size) {
+    // Find the line end: LF, CRLF or a lone CR. Search for LF first and look for CR only
+    // inside that line, so scanning stays linear in the buffer size.
+    const void* lf = std::memchr(data + scan_, '\n', size - scan_);
+    size_t lf_pos = lf ? static_cast<const char*>(lf) - data : size;
+    const void* cr = std::memchr(data + scan_, '\r', lf_pos - scan_);
+    size_t line_end;
+    size_t next;
+    if (cr != nullptr) {
+      size_t cr_pos = static_cast<const char*>(cr) - data;
+      if (cr_pos + 1 == size) break;  // CR at the end: might be the first half of CRLF
+      line_end = cr_pos;
+      next = data[cr_pos + 1] == '\n' ? cr_pos + 2 : cr_pos + 1;
+    } else if (lf != nullptr) {
+      line_end = lf_pos;
+      next = lf_pos + 1;
+    } else {
+      break;
+    }
+    if (line_end == scan_) {  // blank line: the event ends here
+      if (scan_ == start_) {  // stray blank line between events
+        start_ = scan_ = next;
+        continue;
+      }
+      event.raw = std::string_view(data + start_, next - start_);
+      event.name = std::string_view(data + name_begin_, name_len_);
+      event.has_data = data_lines_ > 0;
+      event.data = data_lines_ > 1 ? std::string_view(joined_data_)
+                                   : std::string_view(data + data_begin_, data_len_);
+      event.comment_only = !saw_field_;
+      start_ = scan_ = next;
+      // Reset the field offsets but keep joined_data_ alive until the next call.
+      name_begin_ = name_len_ = data_begin_ = data_len_ = 0;
+      data_lines_ = 0;
+      saw_field_ = false;
+      return Result::kEvent;
+    }
+    if (data_lines_ > 1 && joined_data_.size() > max_event_bytes_) return Result::kTooLarge;
+    if (data_lines_ <= 1 && !joined_data_.empty()) joined_data_.clear();
+    TakeLine(scan_, line_end);
+    scan_ = next;
+  }
+  if (size - start_ > max_event_bytes_) return Result::kTooLarge;
+  return Result::kNeedMore;
+}
+
+void AppendSseData(std::string& out, std::string_view payload) {
+  out.append("data: ");
+  out.append(payload);
+  out.append("\n\n");
+}
+
+namespace {
+
+// Reads a non-negative integer member of a JSON object.
+int64_t ReadCount(const boost::json::object& obj, std::string_view key) {
+  const boost::json::value* v = obj.if_contains(key);
+  if (v == nullptr) return 0;
+  if (v->is_int64()) return v->get_int64();
+  if (v->is_uint64()) return static_cast<int64_t>(v->get_uint64());
+  if (v->is_double()) return static_cast<int64_t>(v->get_double());
+  return 0;
+}
+
+}  // namespace
+
+bool ExtractUsage(std::string_view json, Usage& usage) {
+  // The key can only appear unescaped outside strings, so a raw search is exact enough:
+  // OpenAI-style documents carry one top-level "usage" and no nested object of that name.
+  constexpr std::string_view kKey = "\"usage\"";
+  size_t pos = json.rfind(kKey);
+  if (pos == std::string_view::npos) return false;
+  pos += kKey.size();
+  while (pos < json.size() && (json[pos] == ' ' || json[pos] == '\t' || json[pos] == '\n' ||
+                               json[pos] == '\r' || json[pos] == ':')) {
+    ++pos;
+  }
+  if (pos >= json.size() || json[pos] != '{') return false;
+  boost::json::stream_parser parser;
+  boost::system::error_code ec;
+  size_t used = parser.write_some(json.data() + pos, json.size() - pos, ec);
+  (void)used;
+  if (ec || !parser.done()) return false;
+  boost::json::value v = parser.release();
+  if (!v.is_object()) return false;
+  const boost::json::object& obj = v.get_object();
+  usage.prompt_tokens = ReadCount(obj, "prompt_tokens");
+  usage.completion_tokens = ReadCount(obj, "completion_tokens");
+  usage.total_tokens = ReadCount(obj, "total_tokens");
+  if (usage.total_tokens == 0) usage.total_tokens = usage.prompt_tokens + usage.completion_tokens;
+  usage.cached_tokens = 0;
+  if (const auto* details = obj.if_contains("prompt_tokens_details"); details && details->is_object()) {
+    usage.cached_tokens = ReadCount(details->get_object(), "cached_tokens");
+  }
+  usage.known = true;
+  return true;
+}
+
+}  // namespace sluice

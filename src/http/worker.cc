@@ -1,0 +1,132 @@
+// Worker: listener (SO_REUSEPORT), accept loop, pools, drain and force-close.
+#include "http/worker.h"
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/use_awaitable.hpp>
+
+#include "http/session.h"
+
+namespace sluice {
+namespace asio = boost::asio;
+using tcp = asio::ip::tcp;
+
+namespace {
+constexpr auto kTrimInterval = std::chrono::seconds(1);
+}
+
+Worker::Worker(int index, std::shared_ptr<const Snapshot> snapshot, ServerState& state)
+    : index_(index),
+      io_(1),
+      snapshot_(std::move(snapshot)),
+      state_(state),
+      sweeper_(io_),
+      acceptor_(io_) {
+  sweeper_.SetOnSweep([this](SteadyTime now) {
+    if (now - last_trim_ < kTrimInterval) return;
+    last_trim_ = now;
+    for (auto& pool : pools_) {
+      if (pool) pool->Trim(now);
+    }
+  });
+}
+
+Worker::~Worker() {
+  // Sessions and pools hold sockets on io_; destroy them before the io_context.
+  pools_.clear();
+}
+
+uint16_t Worker::Listen(const ListenAddress& address, boost::system::error_code& ec) {
+  tcp::endpoint endpoint(asio::ip::make_address(address.host, ec), address.port);
+  if (ec) return 0;
+  acceptor_.open(endpoint.protocol(), ec);
+  if (ec) return 0;
+  acceptor_.set_option(tcp::acceptor::reuse_address(true), ec);
+  int one = 1;
+  if (::setsockopt(acceptor_.native_handle(), SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one)) != 0) {
+    ec = boost::system::error_code(errno, boost::system::system_category());
+    return 0;
+  }
+  acceptor_.bind(endpoint, ec);
+  if (ec) return 0;
+  acceptor_.listen(asio::socket_base::max_listen_connections, ec);
+  if (ec) return 0;
+  return acceptor_.local_endpoint().port();
+}
+
+UpstreamPool& Worker::Pool(const BackendConfig& backend) {
+  if (pools_.size() <= backend.index) pools_.resize(backend.index + 1);
+  auto& pool = pools_[backend.index];
+  if (!pool) pool = std::make_unique<UpstreamPool>(io_, sweeper_, backend);
+  return *pool;
+}
+
+void Worker::Run() {
+  sweeper_.Start();
+  asio::co_spawn(io_, AcceptLoop(), asio::detached);
+  io_.run();
+  stopped_ = true;
+}
+
+asio::awaitable<void> Worker::AcceptLoop() {
+  asio::steady_timer backoff(io_);
+  while (acceptor_.is_open()) {
+    auto [ec, socket] = co_await acceptor_.async_accept(asio::as_tuple(asio::use_awaitable));
+    if (ec) {
+      if (ec == asio::error::operation_aborted || !acceptor_.is_open()) break;
+      // Out of descriptors or memory: back off instead of spinning on the error.
+      backoff.expires_after(std::chrono::milliseconds(50));
+      co_await backoff.async_wait(asio::as_tuple(asio::use_awaitable));
+      continue;
+    }
+    if (draining_) break;
+    ++active_sessions_;
+    auto session = std::make_shared<Session>(*this, std::move(socket));
+    asio::co_spawn(io_, session->Run(), asio::detached);
+  }
+}
+
+void Worker::SessionEnded() {
+  --active_sessions_;
+  StopIfDrained();
+}
+
+void Worker::StopIfDrained() {
+  if (draining_ && active_sessions_ == 0) {
+    sweeper_.Stop();
+    pools_.clear();
+    io_.stop();
+  }
+}
+
+void Worker::PostDrain() {
+  asio::post(io_, [this] {
+    if (draining_) return;
+    draining_ = true;
+    boost::system::error_code ec;
+    acceptor_.close(ec);
+    for (auto it = sessions_.begin(); it != sessions_.end();) {
+      SessionLink& s = *it++;
+      s.CloseIfIdle();
+    }
+    StopIfDrained();
+  });
+}
+
+void Worker::PostForceClose() {
+  asio::post(io_, [this] {
+    draining_ = true;
+    boost::system::error_code ec;
+    acceptor_.close(ec);
+    for (auto it = sessions_.begin(); it != sessions_.end();) {
+      SessionLink& s = *it++;
+      s.ForceClose();
+    }
+    StopIfDrained();
+  });
+}
+
+}  // namespace sluice

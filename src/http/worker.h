@@ -1,0 +1,86 @@
+// One worker thread's world: its io_context, listener, deadline sweeper, upstream pools
+// and the sessions it serves. A connection lives on one worker for its whole life and a
+// request never changes threads, so nothing here needs a lock. The only cross-thread
+// entry points are Post*() (they post into the io_context) and the shared ServerState.
+#pragma once
+
+#include <atomic>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/intrusive/list.hpp>
+#include <memory>
+#include <vector>
+
+#include "config/snapshot.h"
+#include "http/deadline.h"
+#include "http/upstream_pool.h"
+
+namespace sluice {
+
+// Process-wide flags every worker reads (atomics; thread-safe).
+struct ServerState {
+  std::atomic<bool> ready{false};
+  std::atomic<bool> draining{false};
+};
+
+class Session;
+
+// Base for sessions so the worker can find idle ones when draining.
+class SessionLink
+    : public boost::intrusive::list_base_hook<boost::intrusive::link_mode<boost::intrusive::auto_unlink>> {
+ public:
+  virtual ~SessionLink() = default;
+  // Close the connection now if it is waiting for a new request.
+  virtual void CloseIfIdle() = 0;
+  // Close the connection now, whatever it is doing.
+  virtual void ForceClose() = 0;
+};
+
+class Worker {
+ public:
+  Worker(int index, std::shared_ptr<const Snapshot> snapshot, ServerState& state);
+  ~Worker();
+
+  // Binds this worker's listener (SO_REUSEPORT, so every worker binds the same port).
+  // Returns the bound port (useful when the configured port is 0).
+  uint16_t Listen(const ListenAddress& address, boost::system::error_code& ec);
+  // Thread body: serves until drained or stopped.
+  void Run();
+  // Cross-thread: stop accepting, close idle connections, finish in-flight ones.
+  void PostDrain();
+  // Cross-thread: close every connection now.
+  void PostForceClose();
+  bool stopped() const { return stopped_.load(); }
+
+  // --- Worker-thread API used by sessions.
+  boost::asio::io_context& io() { return io_; }
+  const Snapshot& snapshot() const { return *snapshot_; }
+  DeadlineSweeper& sweeper() { return sweeper_; }
+  UpstreamPool& Pool(const BackendConfig& backend);
+  bool draining() const { return draining_; }
+  bool ready() const { return state_.ready.load(std::memory_order_relaxed) && !draining_; }
+  void AddSession(SessionLink& session) { sessions_.push_back(session); }
+  // Called by a session when it ends.
+  void SessionEnded();
+  int index() const { return index_; }
+  size_t active_sessions() const { return active_sessions_; }
+
+ private:
+  boost::asio::awaitable<void> AcceptLoop();
+  void StopIfDrained();
+
+  int index_;
+  boost::asio::io_context io_;
+  std::shared_ptr<const Snapshot> snapshot_;
+  ServerState& state_;
+  DeadlineSweeper sweeper_;
+  boost::asio::ip::tcp::acceptor acceptor_;
+  std::vector<std::unique_ptr<UpstreamPool>> pools_;
+  boost::intrusive::list<SessionLink, boost::intrusive::constant_time_size<false>> sessions_;
+  size_t active_sessions_ = 0;
+  bool draining_ = false;
+  std::atomic<bool> stopped_{false};
+  SteadyTime last_trim_{};
+};
+
+}  // namespace sluice

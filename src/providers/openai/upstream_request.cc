@@ -1,0 +1,85 @@
+// OpenAI-compatible request rewriting and response header policy.
+#include "providers/openai/upstream_request.h"
+
+#include <boost/json/serializer.hpp>
+
+#include "core/http_types.h"
+#include "core/json_text.h"
+
+namespace sluice {
+
+std::string_view UpstreamPathSuffix(RouteKind route) {
+  switch (route) {
+    case RouteKind::kChatCompletions: return "/chat/completions";
+    case RouteKind::kCompletions: return "/completions";
+    case RouteKind::kEmbeddings: return "/embeddings";
+    default: return "";
+  }
+}
+
+void BuildUpstreamBody(RequestContext& ctx, const ModelConfig& model, std::string& out) {
+  boost::json::object& body = *ctx.JsonBody();
+  if (ctx.requested_model != model.upstream_model) body["model"] = model.upstream_model;
+  if (ctx.stream) {
+    boost::json::value& options = body["stream_options"];
+    if (!options.is_object()) options.emplace_object();
+    options.get_object()["include_usage"] = true;
+  }
+  boost::json::serializer serializer;
+  out.clear();
+  serializer.reset(&body);
+  char buffer[4096];
+  while (!serializer.done()) out.append(serializer.read(buffer, sizeof(buffer)));
+}
+
+void BuildUpstreamHead(const RequestContext& ctx, const BackendConfig& backend,
+                       size_t body_size, std::string& out) {
+  out.clear();
+  out.append("POST ");
+  out.append(backend.base_path);
+  out.append(UpstreamPathSuffix(ctx.route));
+  out.append(" HTTP/1.1\r\nHost: ");
+  out.append(backend.host_header);
+  out.append("\r\nContent-Type: application/json\r\nContent-Length: ");
+  AppendDecimal(out, static_cast<int64_t>(body_size));
+  out.append(ctx.stream ? "\r\nAccept: text/event-stream\r\n" : "\r\nAccept: application/json\r\n");
+  out.append("User-Agent: sluice\r\n");
+  if (!backend.api_key.empty()) {
+    out.append("Authorization: Bearer ");
+    out.append(backend.api_key);
+    out.append("\r\n");
+  }
+  out.append(backend.extra_headers);
+  out.append(ctx.upstream_headers.wire());
+  out.append("\r\n");
+}
+
+bool ForwardResponseHeader(std::string_view name) {
+  static constexpr std::string_view kAllowed[] = {
+      "openai-processing-ms", "openai-version", "retry-after", "retry-after-ms",
+  };
+  for (std::string_view allowed : kAllowed) {
+    if (EqualsIgnoreCase(name, allowed)) return true;
+  }
+  return false;
+}
+
+bool IsUsageOnlyChunk(std::string_view data) {
+  constexpr std::string_view kKey = "\"choices\"";
+  size_t pos = data.find(kKey);
+  if (pos == std::string_view::npos) return false;
+  pos += kKey.size();
+  auto skip = [&](char also) {
+    while (pos < data.size() && (data[pos] == ' ' || data[pos] == '\t' || data[pos] == '\n' ||
+                                 data[pos] == '\r' || data[pos] == also)) {
+      ++pos;
+    }
+  };
+  skip(':');
+  if (pos >= data.size() || data[pos] != '[') return false;
+  ++pos;
+  skip(' ');
+  return pos < data.size() && data[pos] == ']';
+}
+
+}  // namespace sluice

@@ -1,0 +1,58 @@
+// The route table. Paths are accepted with and without the /v1 prefix, as OpenAI-compatible
+// servers (and LiteLLM) do, so clients configured either way work.
+#include "routing/router.h"
+
+namespace sluice {
+namespace {
+
+struct RouteEntry {
+  std::string_view path;
+  RouteKind kind;
+  bool post;  // POST route (else GET/HEAD)
+  std::string_view name;
+};
+
+constexpr RouteEntry kRoutes[] = {
+    {"/chat/completions", RouteKind::kChatCompletions, true, "chat_completions"},
+    {"/completions", RouteKind::kCompletions, true, "completions"},
+    {"/embeddings", RouteKind::kEmbeddings, true, "embeddings"},
+    {"/models", RouteKind::kListModels, false, "models"},
+};
+
+}  // namespace
+
+RouteMatch MatchRoute(Method method, std::string_view path) {
+  RouteMatch match;
+  if (path == "/health/live" || path == "/health/ready") {
+    match.kind = path == "/health/live" ? RouteKind::kHealthLive : RouteKind::kHealthReady;
+    match.name = path == "/health/live" ? "health_live" : "health_ready";
+    match.method_allowed = method == Method::kGet || method == Method::kHead;
+    match.allow = "GET, HEAD";
+    return match;
+  }
+  std::string_view rest = path;
+  if (rest.substr(0, 3) == "/v1") rest.remove_prefix(3);
+  for (const RouteEntry& r : kRoutes) {
+    if (rest == r.path) {
+      match.kind = r.kind;
+      match.name = r.name;
+      match.method_allowed = r.post ? method == Method::kPost
+                                    : (method == Method::kGet || method == Method::kHead);
+      match.allow = r.post ? "POST" : "GET, HEAD";
+      return match;
+    }
+  }
+  constexpr std::string_view kModelsPrefix = "/models/";
+  if (rest.substr(0, kModelsPrefix.size()) == kModelsPrefix && rest.size() > kModelsPrefix.size()) {
+    match.kind = RouteKind::kRetrieveModel;
+    match.name = "model";
+    match.param = rest.substr(kModelsPrefix.size());
+    match.method_allowed = method == Method::kGet || method == Method::kHead;
+    match.allow = "GET, HEAD";
+    return match;
+  }
+  match.name = "not_found";
+  return match;
+}
+
+}  // namespace sluice

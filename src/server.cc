@@ -1,0 +1,140 @@
+// Server: worker start-up, signal handling and the drain sequence.
+#include "server.h"
+
+#include <signal.h>
+#include <spdlog/spdlog.h>
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/signal_set.hpp>
+#include <boost/asio/steady_timer.hpp>
+
+namespace sluice {
+namespace asio = boost::asio;
+
+namespace {
+constexpr auto kPollInterval = std::chrono::milliseconds(10);
+constexpr auto kForceCloseGrace = std::chrono::seconds(2);
+}  // namespace
+
+Server::Server(std::shared_ptr<const Snapshot> snapshot) : snapshot_(std::move(snapshot)) {}
+
+Server::~Server() {
+  if (!threads_.empty()) Drain(std::chrono::seconds(0));
+}
+
+bool Server::Start(std::string& error) {
+  ::signal(SIGPIPE, SIG_IGN);
+  ListenAddress address = snapshot_->server.listen;
+  for (int i = 0; i < snapshot_->server.workers; ++i) {
+    auto worker = std::make_unique<Worker>(i, snapshot_, state_);
+    boost::system::error_code ec;
+    uint16_t bound = worker->Listen(address, ec);
+    if (ec) {
+      error = "cannot listen on " + address.host + ":" + std::to_string(address.port) + ": " +
+              ec.message();
+      return false;
+    }
+    address.port = bound;  // with port 0, every worker joins the port the first one got
+    workers_.push_back(std::move(worker));
+  }
+  port_ = address.port;
+  for (auto& worker : workers_) {
+    threads_.emplace_back([w = worker.get()] { w->Run(); });
+  }
+  state_.ready = true;
+  return true;
+}
+
+bool Server::AllStopped() const {
+  for (const auto& w : workers_) {
+    if (!w->stopped()) return false;
+  }
+  return true;
+}
+
+void Server::BeginDrain() {
+  state_.draining = true;
+  state_.ready = false;
+  for (auto& w : workers_) w->PostDrain();
+}
+
+void Server::ForceClose() {
+  for (auto& w : workers_) w->PostForceClose();
+}
+
+void Server::Join() {
+  for (auto& t : threads_) t.join();
+  threads_.clear();
+}
+
+void Server::Drain(Duration timeout) {
+  BeginDrain();
+  SteadyTime deadline = std::chrono::steady_clock::now() + timeout;
+  while (!AllStopped() && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(kPollInterval);
+  }
+  if (!AllStopped()) {
+    ForceClose();
+    SteadyTime grace = std::chrono::steady_clock::now() + kForceCloseGrace;
+    while (!AllStopped() && std::chrono::steady_clock::now() < grace) {
+      std::this_thread::sleep_for(kPollInterval);
+    }
+    for (auto& w : workers_) w->io().stop();
+  }
+  Join();
+}
+
+int Server::RunUntilSignalled() {
+  asio::io_context io;
+  asio::signal_set signals(io, SIGINT, SIGTERM, SIGHUP);
+  asio::steady_timer poll(io);
+  int signals_seen = 0;
+  SteadyTime deadline{};
+  std::function<void()> poll_drain = [&] {
+    if (AllStopped()) {
+      io.stop();
+      return;
+    }
+    if (std::chrono::steady_clock::now() >= deadline) {
+      spdlog::warn("drain timeout reached; closing remaining connections");
+      ForceClose();
+      deadline = SteadyTime::max();
+    }
+    poll.expires_after(kPollInterval);
+    poll.async_wait([&](boost::system::error_code ec) {
+      if (!ec) poll_drain();
+    });
+  };
+  std::function<void(boost::system::error_code, int)> on_signal =
+      [&](boost::system::error_code ec, int signo) {
+        if (ec) return;
+        if (signo == SIGHUP) {
+          spdlog::info("SIGHUP received: configuration reload is reserved and not yet "
+                       "implemented; ignoring");
+        } else if (++signals_seen == 1) {
+          spdlog::info("{} received: draining (up to {} ms)", signo == SIGTERM ? "SIGTERM" : "SIGINT",
+                       std::chrono::duration_cast<std::chrono::milliseconds>(
+                           snapshot_->server.drain_timeout).count());
+          deadline = std::chrono::steady_clock::now() + snapshot_->server.drain_timeout;
+          BeginDrain();
+          poll_drain();
+        } else {
+          spdlog::warn("second signal: closing all connections now");
+          ForceClose();
+        }
+        signals.async_wait(on_signal);
+      };
+  signals.async_wait(on_signal);
+  io.run();
+  // Whatever is left after a force close gets a short grace, then the loops stop.
+  SteadyTime grace = std::chrono::steady_clock::now() + kForceCloseGrace;
+  while (!AllStopped() && std::chrono::steady_clock::now() < grace) {
+    std::this_thread::sleep_for(kPollInterval);
+  }
+  for (auto& w : workers_) w->io().stop();
+  Join();
+  spdlog::info("drained; exiting");
+  return 0;
+}
+
+}  // namespace sluice

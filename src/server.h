@@ -1,0 +1,48 @@
+// The running gateway: N workers (one thread, io_context and SO_REUSEPORT listener each),
+// start-up, readiness, and graceful drain. Signals: SIGTERM/SIGINT drain (stop accepting,
+// finish in-flight requests and streams up to drain_timeout, then exit 0; a second signal
+// closes everything at once); SIGHUP is reserved for configuration reload.
+// Start/Stop are called from one controlling thread.
+#pragma once
+
+#include <memory>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "config/snapshot.h"
+#include "http/worker.h"
+
+namespace sluice {
+
+class Server {
+ public:
+  explicit Server(std::shared_ptr<const Snapshot> snapshot);
+  ~Server();
+
+  // Binds every worker's listener and starts the worker threads. False with `error` set
+  // when the address cannot be bound.
+  bool Start(std::string& error);
+  // The bound port (the configured one, or the one the OS chose for port 0).
+  uint16_t port() const { return port_; }
+  // Blocks until SIGTERM/SIGINT, then drains. Returns the process exit code.
+  int RunUntilSignalled();
+  // Drains: stop accepting, let in-flight requests finish for up to `timeout`, then close
+  // what is left. Blocks until every worker has stopped.
+  void Drain(Duration timeout);
+  // Starts a drain without waiting (what the first signal does).
+  void BeginDrain();
+  bool AllStopped() const;
+
+ private:
+  void ForceClose();
+  void Join();
+
+  std::shared_ptr<const Snapshot> snapshot_;
+  ServerState state_;
+  std::vector<std::unique_ptr<Worker>> workers_;
+  std::vector<std::thread> threads_;
+  uint16_t port_ = 0;
+};
+
+}  // namespace sluice
