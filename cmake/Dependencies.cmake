@@ -1,7 +1,10 @@
 # Finds every third-party dependency; all come from Debian packages (see
 # scripts/install-deps). Nothing is downloaded at build time.
 find_package(Threads REQUIRED)
-find_package(Boost 1.81 EXACT REQUIRED COMPONENTS json url system)
+# Static Boost libraries: no DYN_LINK definitions differing between targets (which would
+# invalidate the shared precompiled header) and binaries that need no Boost .so files.
+set(Boost_USE_STATIC_LIBS ON)
+find_package(Boost 1.81 REQUIRED CONFIG COMPONENTS json url system)
 find_package(OpenSSL 3 REQUIRED)
 find_package(yaml-cpp REQUIRED)
 find_package(spdlog REQUIRED)

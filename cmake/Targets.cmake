@@ -8,6 +8,8 @@ target_compile_options(sluice_options INTERFACE -Wall -Wextra -Wpedantic -Werror
 target_compile_definitions(sluice_options INTERFACE
   BOOST_ASIO_NO_DEPRECATED BOOST_ASIO_DISABLE_BOOST_COROUTINE BOOST_JSON_NO_LIB BOOST_URL_NO_LIB)
 target_include_directories(sluice_options INTERFACE ${PROJECT_SOURCE_DIR}/src ${PROJECT_SOURCE_DIR})
+# Every target sees the same Boost usage requirements, so the shared PCH stays valid.
+target_link_libraries(sluice_options INTERFACE Boost::headers Boost::json Boost::url)
 if(CMAKE_CXX_COMPILER_ID STREQUAL "GNU")
   # ccache can only cache translation units built with a precompiled header when the
   # compiler records the header in its preprocessed output.
@@ -24,7 +26,7 @@ endif()
 
 # The precompiled header is built once into this object library and reused by all targets.
 add_library(sluice_pch OBJECT ${PROJECT_SOURCE_DIR}/cmake/pch_anchor.cc)
-target_link_libraries(sluice_pch PUBLIC sluice_options Boost::headers)
+target_link_libraries(sluice_pch PUBLIC sluice_options)
 target_precompile_headers(sluice_pch PUBLIC
   <algorithm> <chrono> <cstdint> <functional> <memory> <optional> <string> <string_view>
   <vector> <boost/asio.hpp> <boost/asio/ssl.hpp> <boost/json.hpp>)

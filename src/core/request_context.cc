@@ -10,15 +10,15 @@ bool IsModelRoute(RouteKind route) {
          route == RouteKind::kEmbeddings;
 }
 
-RequestContext::RequestContext() : json_(boost::json::storage_ptr(&json_arena_)) {}
+RequestContext::RequestContext() = default;
 
 void RequestContext::Begin(const HttpRequest& request, const Snapshot* snapshot,
                            const ModelResolver* resolver, SteadyTime now, WallTime wall_now) {
   request_ = &request;
   snapshot_ = snapshot;
   resolver_ = resolver;
-  json_.emplace_null();
-  json_arena_.release();
+  json_.reset();
+  json_arena_.reset();
   json_parsed_ = false;
   model_resolved_ = false;
   model_ = nullptr;
@@ -51,19 +51,22 @@ boost::json::object* RequestContext::JsonBody() {
     boost::system::error_code ec;
     boost::json::parse_options options;
     options.max_depth = 64;
-    json_ = boost::json::parse(request_->body, ec, boost::json::storage_ptr(&json_arena_),
-                               options);
+    if (!json_scratch_) json_scratch_ = std::make_unique<unsigned char[]>(kJsonScratchBytes);
+    json_arena_.emplace(json_scratch_.get(), kJsonScratchBytes);
+    // Move-constructed, so the value keeps the arena as its storage.
+    json_.emplace(boost::json::parse(request_->body, ec, boost::json::storage_ptr(&*json_arena_),
+                                     options));
     if (ec) {
-      json_.emplace_null();
+      json_.reset();
       pending_error_ = ErrorReply(ErrorClass::kInvalidJson,
                                   "We could not parse the JSON body of your request. The body "
                                   "must be a valid JSON object.");
-    } else if (!json_.is_object()) {
+    } else if (!json_->is_object()) {
       pending_error_ = ErrorReply(ErrorClass::kInvalidJson,
                                   "The request body must be a JSON object.");
     }
   }
-  return json_.is_object() ? &json_.get_object() : nullptr;
+  return json_ && json_->is_object() ? &json_->get_object() : nullptr;
 }
 
 const ModelConfig* RequestContext::Model() {

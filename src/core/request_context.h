@@ -7,6 +7,7 @@
 #include <boost/json/monotonic_resource.hpp>
 #include <boost/json/value.hpp>
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -114,8 +115,13 @@ class RequestContext {
   const HttpRequest* request_ = nullptr;
   const Snapshot* snapshot_ = nullptr;
   const ModelResolver* resolver_ = nullptr;
-  boost::json::monotonic_resource json_arena_;
-  boost::json::value json_;
+  // The JSON arena is rebuilt for every request over a scratch buffer the context keeps:
+  // small bodies parse without touching malloc, and no growth carries over between
+  // requests (monotonic_resource::release() keeps its doubled block size).
+  static constexpr size_t kJsonScratchBytes = 4096;
+  std::unique_ptr<unsigned char[]> json_scratch_;
+  std::optional<boost::json::monotonic_resource> json_arena_;
+  std::optional<boost::json::value> json_;  // declared after the arena it lives in
   bool json_parsed_ = false;
   bool model_resolved_ = false;
   const ModelConfig* model_ = nullptr;

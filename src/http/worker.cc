@@ -8,6 +8,8 @@
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
 
+#include <spdlog/spdlog.h>
+
 #include "http/session.h"
 
 namespace sluice {
@@ -85,7 +87,16 @@ asio::awaitable<void> Worker::AcceptLoop() {
     if (draining_) break;
     ++active_sessions_;
     auto session = std::make_shared<Session>(*this, std::move(socket));
-    asio::co_spawn(io_, session->Run(), asio::detached);
+    asio::co_spawn(io_, session->Run(), [](std::exception_ptr error) {
+      if (!error) return;
+      try {
+        std::rethrow_exception(error);
+      } catch (const std::exception& e) {
+        // Nothing on the request path throws by design; if something does (allocation
+        // failure), the connection is closed and the cause is logged, never swallowed.
+        spdlog::error("connection closed after an unexpected exception: {}", e.what());
+      }
+    });
   }
 }
 

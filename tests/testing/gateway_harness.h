@@ -1,0 +1,41 @@
+// Runs the real Sluice server in-process on a loopback port chosen by the OS, from a YAML
+// snippet, for integration tests. Placeholders in the YAML: {upstream} → the address of a
+// FakeUpstream, {access_log} → a per-test temporary file. The access log can be read back
+// as parsed JSON lines. Not thread-safe; one per test.
+#pragma once
+
+#include <boost/json/value.hpp>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "server.h"
+
+namespace sluice::testing {
+
+class GatewayHarness {
+ public:
+  // REQUIRES: `yaml` is a valid configuration after substitution (the test fails otherwise).
+  explicit GatewayHarness(const std::string& yaml, const std::string& upstream_address = "");
+  ~GatewayHarness();
+
+  uint16_t port() const { return server_->port(); }
+  Server& server() { return *server_; }
+  const Snapshot& snapshot() const { return *snapshot_; }
+  // The access-log lines, parsed, once at least `expected` have been written (lines are
+  // written after the response, so a test that just read its response must wait).
+  std::vector<boost::json::object> AccessLog(size_t expected = 1);
+  const std::string& access_log_path() const { return access_log_path_; }
+
+ private:
+  std::string access_log_path_;
+  std::shared_ptr<const Snapshot> snapshot_;
+  std::unique_ptr<Server> server_;
+};
+
+// A minimal config: one worker, one backend "up" at {upstream}, models "m" (upstream name
+// "up-m") and "e" (embeddings), request_id + access_log to {access_log}. `extra_backend`
+// is appended inside the backend entry (indented by 4 spaces), `extra_server` inside server:.
+std::string BasicConfig(const std::string& extra_backend = "", const std::string& extra_server = "");
+
+}  // namespace sluice::testing
