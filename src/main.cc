@@ -29,15 +29,11 @@ int Serve(const std::string& config_path) {
     return 1;
   }
   sluice::Server server(snapshot);
-  std::string error;
-  if (!server.Start(error)) {
-    std::cerr << "sluice: " << error << '\n';
-    return 1;
-  }
-  spdlog::info("sluice {} listening on http://{}:{} ({} workers, {} models, config {})",
-               sluice::kVersion, snapshot->server.listen.host, server.port(),
-               snapshot->server.workers, snapshot->models.size(), config_path);
-  return server.RunUntilSignalled();
+  return server.Serve([&](uint16_t port) {
+    spdlog::info("sluice {} listening on http://{}:{} ({} workers, {} models, config {})",
+                 sluice::kVersion, snapshot->server.listen.host, port,
+                 snapshot->server.workers, snapshot->models.size(), config_path);
+  });
 }
 
 }  // namespace

@@ -84,9 +84,15 @@ void Server::Drain(Duration timeout) {
   Join();
 }
 
-int Server::RunUntilSignalled() {
+int Server::Serve(const std::function<void(uint16_t port)>& on_listening) {
   asio::io_context io;
   asio::signal_set signals(io, SIGINT, SIGTERM, SIGHUP);
+  std::string error;
+  if (!Start(error)) {
+    spdlog::error("{}", error);
+    return 1;
+  }
+  on_listening(port_);
   asio::steady_timer poll(io);
   int signals_seen = 0;
   SteadyTime deadline{};

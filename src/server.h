@@ -5,6 +5,7 @@
 // Start/Stop are called from one controlling thread.
 #pragma once
 
+#include <functional>
 #include <memory>
 #include <string>
 #include <thread>
@@ -25,8 +26,11 @@ class Server {
   bool Start(std::string& error);
   // The bound port (the configured one, or the one the OS chose for port 0).
   uint16_t port() const { return port_; }
-  // Blocks until SIGTERM/SIGINT, then drains. Returns the process exit code.
-  int RunUntilSignalled();
+  // The whole life of the process: installs the signal handlers, starts the workers, calls
+  // `on_listening(port)`, blocks until SIGTERM/SIGINT, drains. Returns the exit code.
+  // Signals are handled before the first connection can arrive, so an early SIGTERM or
+  // SIGHUP never hits the default action.
+  int Serve(const std::function<void(uint16_t port)>& on_listening);
   // Drains: stop accepting, let in-flight requests finish for up to `timeout`, then close
   // what is left. Blocks until every worker has stopped.
   void Drain(Duration timeout);
