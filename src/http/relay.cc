@@ -138,11 +138,17 @@ asio::awaitable<void> UpstreamExchange::RelayStream() {
   bool saw_done = false;
   bool saw_event = false;
   ErrorClass stream_error = ErrorClass::kNone;
-  // Time to first event is bounded by first_byte_timeout; later gaps by idle_timeout.
-  conn_->SetDeadline(ctx_.upstream_sent + backend_.first_byte_timeout);
   for (bool done = false; !done;) {
+    // Time to first event is bounded by first_byte_timeout, later gaps by idle_timeout.
+    // Only the wait for the upstream counts: a slow client write is the write timeout's job.
+    if (saw_event) {
+      conn_->SetTimeout(backend_.idle_timeout);
+    } else {
+      conn_->SetDeadline(ctx_.upstream_sent + backend_.first_byte_timeout);
+    }
     payload.clear();
     UpstreamFailure failure = co_await conn_->ReadBody(payload, done);
+    conn_->ClearDeadline();
     if (failure == UpstreamFailure::kAborted || client_.client_gone()) {
       ctx_.error = ErrorClass::kClientClosed;
       conn_->Abort();
@@ -192,9 +198,7 @@ asio::awaitable<void> UpstreamExchange::RelayStream() {
       }
       ctx_.bytes_out += batch.size();
     }
-    if (saw_event) conn_->SetTimeout(backend_.idle_timeout);
   }
-  conn_->ClearDeadline();
   if (stream_error == ErrorClass::kNone && !saw_done) stream_error = ErrorClass::kStreamTruncated;
   batch.clear();
   if (stream_error != ErrorClass::kNone) {

@@ -60,6 +60,7 @@ class UpstreamConnection final : public TimeoutTarget, public Abortable {
   // True if at least one response byte arrived for the current request.
   bool received_bytes() const { return received_bytes_; }
   bool fresh() const { return requests_ == 0; }
+  bool timed_out() const { return timed_out_; }
   // Non-blocking check that an idle connection was not closed by the peer.
   bool LooksAlive();
   SteadyTime idle_since{};

@@ -59,6 +59,10 @@ asio::awaitable<UpstreamPool::Lease> UpstreamPool::Acquire(bool fresh_only) {
     lease.failure = UpstreamFailure::kConnect;
     co_return lease;
   }
+  if (conn->timed_out()) {  // the connect budget went to a slow DNS lookup
+    lease.failure = UpstreamFailure::kTimeout;
+    co_return lease;
+  }
   lease.failure = co_await conn->Connect(endpoints);
   conn->ClearDeadline();
   if (lease.failure == UpstreamFailure::kNone) {

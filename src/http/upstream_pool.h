@@ -23,7 +23,7 @@ class UpstreamPool {
     bool reused = false;
   };
   // An idle connection, or a new one connected within the backend's connect timeout.
-  // REQUIRES: `fresh_only` forces a new connection (used to retry after a stale reuse).
+  // `fresh_only` skips idle connections (used to retry after a stale reuse).
   boost::asio::awaitable<Lease> Acquire(bool fresh_only = false);
   // Returns a connection; it is kept only if reusable and the pool has room.
   void Release(std::unique_ptr<UpstreamConnection> connection);
