@@ -8,8 +8,10 @@ target_compile_options(sluice_options INTERFACE -Wall -Wextra -Wpedantic -Werror
 target_compile_definitions(sluice_options INTERFACE
   BOOST_ASIO_NO_DEPRECATED BOOST_ASIO_DISABLE_BOOST_COROUTINE BOOST_JSON_NO_LIB BOOST_URL_NO_LIB)
 target_include_directories(sluice_options INTERFACE ${PROJECT_SOURCE_DIR}/src ${PROJECT_SOURCE_DIR})
-# Every target sees the same Boost usage requirements, so the shared PCH stays valid.
-target_link_libraries(sluice_options INTERFACE Boost::headers Boost::json Boost::url)
+# Every target sees the same Boost usage requirements, so the shared PCH stays valid; the
+# PCH includes Asio's SSL support, so every target links OpenSSL.
+target_link_libraries(sluice_options INTERFACE Boost::headers Boost::json Boost::url
+  OpenSSL::SSL OpenSSL::Crypto Threads::Threads)
 if(CMAKE_CXX_COMPILER_ID STREQUAL "GNU")
   # ccache can only cache translation units built with a precompiled header when the
   # compiler records the header in its preprocessed output.

@@ -5,6 +5,7 @@
 #include <spdlog/spdlog.h>
 
 #include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/signal_set.hpp>
 #include <boost/asio/steady_timer.hpp>
 
@@ -22,9 +23,34 @@ Server::~Server() {
   if (!threads_.empty()) Drain(std::chrono::seconds(0));
 }
 
+namespace {
+
+// SO_REUSEPORT lets any process of the same user join a port that is already served, so a
+// second gateway started by mistake would silently share the traffic. Binding the address
+// once without SO_REUSEPORT fails if anything listens there, which turns that into an error.
+bool PortIsFree(const ListenAddress& address, std::string& error) {
+  if (address.port == 0) return true;
+  asio::io_context io;
+  asio::ip::tcp::acceptor probe(io);
+  boost::system::error_code ec;
+  asio::ip::tcp::endpoint endpoint(asio::ip::make_address(address.host, ec), address.port);
+  if (!ec) probe.open(endpoint.protocol(), ec);
+  if (!ec) probe.set_option(asio::ip::tcp::acceptor::reuse_address(true), ec);
+  if (!ec) probe.bind(endpoint, ec);
+  if (ec) {
+    error = "cannot listen on " + address.host + ":" + std::to_string(address.port) + ": " +
+            ec.message();
+    return false;
+  }
+  return true;
+}
+
+}  // namespace
+
 bool Server::Start(std::string& error) {
   ::signal(SIGPIPE, SIG_IGN);
   ListenAddress address = snapshot_->server.listen;
+  if (!PortIsFree(address, error)) return false;
   for (int i = 0; i < snapshot_->server.workers; ++i) {
     auto worker = std::make_unique<Worker>(i, snapshot_, state_);
     boost::system::error_code ec;

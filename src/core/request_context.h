@@ -17,6 +17,7 @@
 #include "core/http_types.h"
 #include "core/local_reply.h"
 #include "core/response_head.h"
+#include "core/usage.h"
 
 namespace sluice {
 
@@ -46,14 +47,6 @@ class ModelResolver {
   virtual ~ModelResolver() = default;
   // Sets the context's model or its pending error.
   virtual void Resolve(RequestContext& ctx) const = 0;
-};
-
-struct Usage {
-  int64_t prompt_tokens = 0;
-  int64_t completion_tokens = 0;
-  int64_t total_tokens = 0;
-  int64_t cached_tokens = 0;
-  bool known = false;  // true once an upstream `usage` object was seen
 };
 
 class RequestContext {

@@ -2,10 +2,10 @@
 // relays.
 #include "http/sse.h"
 
+#include <algorithm>
 #include <boost/json/stream_parser.hpp>
 #include <cstring>
 
-#include "core/request_context.h"
 
 namespace sluice {
 
@@ -90,6 +90,8 @@ SseParser::Result SseParser::Next(SseEvent& event) {
         start_ = scan_ = next;
         continue;
       }
+      // Also when the whole event arrived in one piece, not only while it accumulates.
+      if (next - start_ > max_event_bytes_) return Result::kTooLarge;
       event.raw = std::string_view(data + start_, next - start_);
       event.name = std::string_view(data + name_begin_, name_len_);
       event.has_data = data_lines_ > 0;
@@ -120,13 +122,19 @@ void AppendSseData(std::string& out, std::string_view payload) {
 
 namespace {
 
-// Reads a non-negative integer member of a JSON object.
+// Reads a non-negative integer member of a JSON object, clamped to [0, 2^53] so a broken
+// upstream can neither make the conversion undefined nor overflow the sums of counts.
 int64_t ReadCount(const boost::json::object& obj, std::string_view key) {
+  constexpr int64_t kMax = int64_t{1} << 53;
   const boost::json::value* v = obj.if_contains(key);
   if (v == nullptr) return 0;
-  if (v->is_int64()) return v->get_int64();
-  if (v->is_uint64()) return static_cast<int64_t>(v->get_uint64());
-  if (v->is_double()) return static_cast<int64_t>(v->get_double());
+  if (v->is_int64()) return std::clamp<int64_t>(v->get_int64(), 0, kMax);
+  if (v->is_uint64()) return static_cast<int64_t>(std::min<uint64_t>(v->get_uint64(), kMax));
+  if (v->is_double()) {
+    double d = v->get_double();
+    if (!(d > 0)) return 0;  // also NaN
+    return d >= static_cast<double>(kMax) ? kMax : static_cast<int64_t>(d);
+  }
   return 0;
 }
 

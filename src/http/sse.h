@@ -10,6 +10,8 @@
 #include <string>
 #include <string_view>
 
+#include "core/usage.h"
+
 namespace sluice {
 
 struct SseEvent {
@@ -56,7 +58,6 @@ void AppendSseData(std::string& out, std::string_view payload);
 // Finds the value of top-level "usage" in an OpenAI-style JSON document and reads the
 // token counts. Cheap: scans for the key and parses only its object. Returns false when
 // there is no usage object.
-struct Usage;
 bool ExtractUsage(std::string_view json, Usage& usage);
 
 }  // namespace sluice

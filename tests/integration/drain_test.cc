@@ -134,6 +134,22 @@ TEST(Cli, ConfigCheckReportsEveryErrorWithFileAndLine) {
       << check.output();
 }
 
+TEST(Cli, ASecondGatewayOnTheSamePortIsRefused) {
+  // Both would set SO_REUSEPORT, which alone would let them share the port silently.
+  FakeUpstream upstream(SlowStream);
+  ChildProcess first({SLUICE_BINARY, "serve", "--config",
+                      WriteTempFile("first.yaml", GatewayConfig(upstream.address(), "1s"))});
+  uint16_t port = StartAndGetPort(first);
+  ASSERT_NE(port, 0);
+  std::string yaml = GatewayConfig(upstream.address(), "1s");
+  yaml.replace(yaml.find("127.0.0.1:0"), 11, "127.0.0.1:" + std::to_string(port));
+  ChildProcess second({SLUICE_BINARY, "serve", "--config", WriteTempFile("second.yaml", yaml)});
+  EXPECT_EQ(second.Wait(seconds(10)), 1);
+  EXPECT_NE(second.output().find("cannot listen on"), std::string::npos) << second.output();
+  first.Signal(SIGTERM);
+  EXPECT_EQ(first.Wait(seconds(10)), 0);
+}
+
 TEST(Cli, ServeRefusesAnInvalidConfig) {
   std::string path = WriteTempFile("bad2.yaml", "server: [1, 2]\n");
   ChildProcess serve({SLUICE_BINARY, "serve", "--config", path});
