@@ -51,7 +51,9 @@ ConfigNode ConfigNode::Child(std::string_view key) const {
   if (node_.IsMap()) {
     const YAML::Node& self = node_;
     YAML::Node found = self[std::string(key)];
-    if (found.IsDefined()) child.node_ = found;
+    // A null value ("key:" with nothing after it) is treated as missing: yaml-cpp marks it
+    // at the next token, often on a later line, so it must not provide the line.
+    if (found.IsDefined() && !found.IsNull()) child.node_ = found;
   }
   // A missing key reports errors at its parent's line.
   child.fallback_line_ = line();

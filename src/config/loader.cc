@@ -209,9 +209,8 @@ void ReadFilters(const ConfigNode& node, const FilterCatalog& catalog, Snapshot&
         item.Error("filter '" + name + "' appears twice");
         continue;
       }
-      ConfigNode effective = settings.defined()
-          ? settings
-          : ConfigNode(YAML::Node(YAML::NodeType::Map), &node.diagnostics(), name);
+      // "- name:" without settings: the (null) child still knows its line for errors.
+      ConfigNode effective = settings.defined() ? settings : item.Child(name);
       if (effective.defined() && !effective.is_map()) {
         settings.Error("filter settings must be a mapping");
         continue;

@@ -104,18 +104,19 @@ bool ParseContentLength(std::string_view value, uint64_t& out) {
 // Applies Connection tokens to a keep-alive default.
 bool ConnectionKeepAlive(const HeaderList& headers, bool default_keep_alive) {
   bool keep_alive = default_keep_alive;
+  bool close = false;
   for (const Header& h : headers.fields()) {
     if (!EqualsIgnoreCase(h.name, "connection")) continue;
     std::string_view rest = h.value;
     while (!rest.empty()) {
       size_t comma = rest.find(',');
       std::string_view token = TrimOws(rest.substr(0, comma));
-      if (EqualsIgnoreCase(token, "close")) keep_alive = false;
-      if (EqualsIgnoreCase(token, "keep-alive") && !default_keep_alive) keep_alive = true;
+      if (EqualsIgnoreCase(token, "close")) close = true;
+      if (EqualsIgnoreCase(token, "keep-alive")) keep_alive = true;
       rest = comma == std::string_view::npos ? std::string_view() : rest.substr(comma + 1);
     }
   }
-  return keep_alive;
+  return keep_alive && !close;  // "close" wins, in any order
 }
 
 // Transfer-Encoding: the only coding we accept is exactly "chunked".
@@ -176,9 +177,20 @@ bool IsTokenChar(unsigned char c) { return kTokenTable[c]; }
 
 ParseStatus HeadScanner::Scan(std::string_view data, const HeadLimits& limits, bool is_request,
                               size_t& head_size, ParseError& error) {
-  size_t limit = std::min(data.size(), limits.max_head_bytes + 1);
+  size_t limit = std::min(data.size(), limits.max_head_bytes);
+  // A request line longer than the URI limit plus room for method and version is refused
+  // at the byte that makes it too long, so the answer does not depend on how the head was
+  // split across reads. A CR does not count: it may be the first half of the CRLF.
+  const size_t max_request_line = limits.max_uri_bytes + 32;
   for (size_t i = scanned_; i < limit; ++i) {
-    if (data[i] != '\n') continue;
+    if (data[i] != '\n') {
+      if (is_request && lines_ == 0 &&
+          i + (data[i] == '\r' ? 0 : 1) - line_start_ > max_request_line) {
+        Fail(error, ErrorClass::kUriTooLong, "The request URI is too long.");
+        return ParseStatus::kError;
+      }
+      continue;
+    }
     if (i == line_start_ || data[i - 1] != '\r') {
       Fail(error, ErrorClass::kBadFraming, "Bare LF in the request head.");
       return ParseStatus::kError;
@@ -204,10 +216,6 @@ ParseStatus HeadScanner::Scan(std::string_view data, const HeadLimits& limits, b
     }
   }
   scanned_ = limit;
-  if (is_request && lines_ == 0 && data.size() > limits.max_uri_bytes + 32) {
-    Fail(error, ErrorClass::kUriTooLong, "The request URI is too long.");
-    return ParseStatus::kError;
-  }
   if (data.size() > limits.max_head_bytes) {
     Fail(error, ErrorClass::kHeaderTooLarge, "The request head is too large.");
     return ParseStatus::kError;
@@ -383,6 +391,7 @@ ParseStatus ChunkedDecoder::Decode(std::string_view in, std::string& out, size_t
         auto uc = static_cast<unsigned char>(c);
         if (in_quotes_) {
           if (quoted_escape_) {
+            if (!IsFieldValueChar(uc)) return fail("Invalid character in chunk extension.");
             quoted_escape_ = false;
           } else if (c == '\\') {
             quoted_escape_ = true;
