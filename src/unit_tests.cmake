@@ -1,46 +1,44 @@
 # Unit tests: one GoogleTest binary per component, sources beside the code they test
 # (DESIGN.md §6). Included from tests/CMakeLists.txt; paths are absolute so the file works
-# from any directory. OpenSSL is linked everywhere because the shared precompiled header
-# includes Boost.Asio's SSL support.
+# from any directory.
 set(SLUICE_SRC ${PROJECT_SOURCE_DIR}/src)
-set(SLUICE_TEST_SSL OpenSSL::SSL OpenSSL::Crypto)
 
 sluice_test(sluice_core_test
   SOURCES ${SLUICE_SRC}/core/errors_test.cc ${SLUICE_SRC}/core/json_text_test.cc
           ${SLUICE_SRC}/core/response_head_test.cc ${SLUICE_SRC}/core/request_id_test.cc
           ${SLUICE_SRC}/core/filter_chain_test.cc
-  DEPS sluice_core ${SLUICE_TEST_SSL}
+  DEPS sluice_core
   LABELS unit)
 
 sluice_test(sluice_http_wire_test
   SOURCES ${SLUICE_SRC}/http/http_parser_test.cc ${SLUICE_SRC}/http/sse_test.cc
           ${SLUICE_SRC}/http/response_writer_test.cc
-  DEPS sluice_wire ${SLUICE_TEST_SSL}
+  DEPS sluice_wire
   LABELS unit)
 
 sluice_test(sluice_config_test
   SOURCES ${SLUICE_SRC}/config/units_test.cc ${SLUICE_SRC}/config/loader_test.cc
-  DEPS sluice_config ${SLUICE_TEST_SSL}
+  DEPS sluice_config
   LABELS unit)
 
 sluice_test(sluice_routing_test
   SOURCES ${SLUICE_SRC}/routing/router_test.cc
-  DEPS sluice_routing ${SLUICE_TEST_SSL}
+  DEPS sluice_routing
   LABELS unit)
 
 sluice_test(sluice_providers_test
   SOURCES ${SLUICE_SRC}/providers/openai/upstream_request_test.cc
-  DEPS sluice_providers sluice_routing sluice_wire ${SLUICE_TEST_SSL}
+  DEPS sluice_providers sluice_routing sluice_wire
   LABELS unit)
 
 sluice_test(sluice_filters_test
   SOURCES ${SLUICE_SRC}/filters/registry_test.cc
           ${SLUICE_SRC}/filters/access_log/access_log_filter_test.cc
           ${SLUICE_SRC}/filters/request_id/request_id_filter_test.cc
-  DEPS sluice_filters ${SLUICE_TEST_SSL}
+  DEPS sluice_filters
   LABELS unit)
 
 sluice_test(sluice_observability_test
   SOURCES ${SLUICE_SRC}/observability/line_sink_test.cc
-  DEPS sluice_observability ${SLUICE_TEST_SSL}
+  DEPS sluice_observability
   LABELS unit)

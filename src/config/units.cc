@@ -81,11 +81,13 @@ std::optional<ListenAddress> ParseListenAddress(std::string_view text) {
     }
     host = text.substr(1, close - 1);
     port = text.substr(close + 2);
+    if (host.empty()) return std::nullopt;
   } else {
     size_t colon = text.rfind(':');
     if (colon == std::string_view::npos) return std::nullopt;
     host = text.substr(0, colon);
     port = text.substr(colon + 1);
+    if (host.find(':') != std::string_view::npos) return std::nullopt;  // IPv6 needs [brackets]
   }
   if (host.empty()) host = "0.0.0.0";
   boost::system::error_code ec;

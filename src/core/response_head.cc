@@ -11,10 +11,21 @@ bool HasLineBreak(std::string_view s) {
   return s.find_first_of("\r\n") != std::string_view::npos;
 }
 
+// RFC 9110 token: what a header name may contain.
+bool IsHeaderName(std::string_view s) {
+  if (s.empty()) return false;
+  for (char c : s) {
+    bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+              std::string_view("!#$%&'*+-.^_`|~").find(c) != std::string_view::npos;
+    if (!ok) return false;
+  }
+  return true;
+}
+
 }  // namespace
 
 void HeaderBlock::Add(std::string_view name, std::string_view value) {
-  if (name.empty() || HasLineBreak(name) || HasLineBreak(value)) return;
+  if (!IsHeaderName(name) || HasLineBreak(value)) return;
   text_.append(name);
   text_.append(": ");
   text_.append(value);

@@ -11,7 +11,7 @@ namespace sluice {
 
 class HeaderBlock {
  public:
-  // REQUIRES: name and value contain no CR/LF (enforced: such headers are dropped).
+  // A name that is not an HTTP token or a value with CR/LF is dropped (no header injection).
   void Add(std::string_view name, std::string_view value);
   // Replaces every field called `name` with one field.
   void Set(std::string_view name, std::string_view value);

@@ -60,6 +60,9 @@ TEST(HeaderBlock, LineBreakInjectionIsDropped) {
       {"X-A\r\nSet-Cookie", "evil"},
       {"X-A\n", "v"},
       {"", "v"},
+      {"X-A: b", "v"},   // a colon in the name would forge another field
+      {"X A", "v"},
+      {"X-\x01", "v"},
   };
   for (const auto& c : kCases) {
     HeaderBlock h;

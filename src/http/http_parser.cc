@@ -438,8 +438,17 @@ ParseStatus ChunkedDecoder::Decode(std::string_view in, std::string& out, size_t
         if (c == '\r') {
           state_ = State::kFinalLf;
         } else if (kTokenTable[static_cast<unsigned char>(c)]) {
-          state_ = State::kTrailerLine;
+          state_ = State::kTrailerName;
         } else {
+          return fail("Malformed trailer field.");
+        }
+        ++i;
+        break;
+      case State::kTrailerName:  // field-name ":" — same grammar as header fields
+        if (++trailer_bytes_ > kMaxTrailerBytes) return fail("Trailer section too large.");
+        if (c == ':') {
+          state_ = State::kTrailerLine;
+        } else if (!kTokenTable[static_cast<unsigned char>(c)]) {
           return fail("Malformed trailer field.");
         }
         ++i;

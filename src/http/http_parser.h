@@ -8,6 +8,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <string>
 #include <string_view>
 
 #include "core/errors.h"
@@ -81,7 +82,7 @@ class ChunkedDecoder {
 
  private:
   enum class State : uint8_t {
-    kSize, kExtension, kSizeLf, kData, kDataCr, kDataLf, kTrailerStart, kTrailerLine,
+    kSize, kExtension, kSizeLf, kData, kDataCr, kDataLf, kTrailerStart, kTrailerName, kTrailerLine,
     kTrailerLf, kFinalLf, kDone
   };
   State state_ = State::kSize;

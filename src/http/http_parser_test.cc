@@ -703,6 +703,8 @@ TEST(Chunked, Rejections) {
       {"data_then_bare_lf", "5\r\nhello\n0\r\n\r\n"},
       {"data_then_cr_only", "5\r\nhello\r0\r\n\r\n"},
       {"trailer_leading_space", "0\r\n X: y\r\n\r\n"},
+      {"trailer_without_colon", "0\r\nXy\r\n\r\n"},
+      {"trailer_space_before_colon", "0\r\nX : y\r\n\r\n"},
       {"trailer_control_char", "0\r\nX: a\x01\r\n\r\n"},
       {"trailer_bare_lf", "0\r\nX: y\n\r\n"},
       {"trailer_bare_cr", "0\r\nX: y\rz\r\n\r\n"},

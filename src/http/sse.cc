@@ -11,7 +11,7 @@ namespace sluice {
 
 void SseParser::Reset() {
   buffer_.clear();
-  start_ = scan_ = 0;
+  start_ = scan_ = checked_ = 0;
   ResetEvent();
 }
 
@@ -25,11 +25,12 @@ void SseParser::ResetEvent() {
 void SseParser::Feed(std::string_view bytes) {
   if (start_ > 0 && start_ == buffer_.size()) {
     buffer_.clear();
-    scan_ -= start_;
+    scan_ = checked_ = 0;
     start_ = 0;
   } else if (start_ > 4096 && start_ * 2 > buffer_.size()) {
     buffer_.erase(0, start_);
     scan_ -= start_;
+    checked_ = checked_ >= start_ ? checked_ - start_ : 0;
     name_begin_ = name_begin_ >= start_ ? name_begin_ - start_ : 0;
     data_begin_ = data_begin_ >= start_ ? data_begin_ - start_ : 0;
     start_ = 0;
@@ -68,21 +69,27 @@ SseParser::Result SseParser::Next(SseEvent& event) {
   size_t size = buffer_.size();
   while (scan_ < size) {
     // Find the line end: LF, CRLF or a lone CR. Search for LF first and look for CR only
-    // inside that line, so scanning stays linear in the buffer size.
-    const void* lf = std::memchr(data + scan_, '\n', size - scan_);
+    // inside that line, and never rescan the part of an unfinished line already searched,
+    // so scanning stays linear however the bytes are split (even one byte per read).
+    size_t from = std::max(scan_, checked_);
+    const void* lf = std::memchr(data + from, '\n', size - from);
     size_t lf_pos = lf ? static_cast<const char*>(lf) - data : size;
-    const void* cr = std::memchr(data + scan_, '\r', lf_pos - scan_);
+    const void* cr = std::memchr(data + from, '\r', lf_pos - from);
     size_t line_end;
     size_t next;
     if (cr != nullptr) {
       size_t cr_pos = static_cast<const char*>(cr) - data;
-      if (cr_pos + 1 == size) break;  // CR at the end: might be the first half of CRLF
+      if (cr_pos + 1 == size) {  // CR at the end: might be the first half of CRLF
+        checked_ = cr_pos;
+        break;
+      }
       line_end = cr_pos;
       next = data[cr_pos + 1] == '\n' ? cr_pos + 2 : cr_pos + 1;
     } else if (lf != nullptr) {
       line_end = lf_pos;
       next = lf_pos + 1;
     } else {
+      checked_ = size;
       break;
     }
     if (line_end == scan_) {  // blank line: the event ends here
@@ -143,15 +150,24 @@ int64_t ReadCount(const boost::json::object& obj, std::string_view key) {
 bool ExtractUsage(std::string_view json, Usage& usage) {
   // The key can only appear unescaped outside strings, so a raw search is exact enough:
   // OpenAI-style documents carry one top-level "usage" and no nested object of that name.
+  // A string value that is exactly "usage" (say, in content) can follow the real key, so
+  // occurrences are tried from the last backwards until one is a key with an object value.
   constexpr std::string_view kKey = "\"usage\"";
-  size_t pos = json.rfind(kKey);
-  if (pos == std::string_view::npos) return false;
-  pos += kKey.size();
-  while (pos < json.size() && (json[pos] == ' ' || json[pos] == '\t' || json[pos] == '\n' ||
-                               json[pos] == '\r' || json[pos] == ':')) {
-    ++pos;
+  size_t pos = std::string_view::npos;
+  for (size_t hit = json.rfind(kKey); hit != std::string_view::npos;
+       hit = hit == 0 ? std::string_view::npos : json.rfind(kKey, hit - 1)) {
+    size_t p = hit + kKey.size();
+    while (p < json.size() && (json[p] == ' ' || json[p] == '\t' || json[p] == '\n' || json[p] == '\r')) ++p;
+    if (p >= json.size() || json[p] != ':') continue;
+    ++p;
+    while (p < json.size() && (json[p] == ' ' || json[p] == '\t' || json[p] == '\n' || json[p] == '\r')) ++p;
+    if (p < json.size() && json[p] == '{') {
+      pos = p;
+      break;
+    }
+    if (json.substr(p, 4) == "null") return false;  // the key itself, with no usage
   }
-  if (pos >= json.size() || json[pos] != '{') return false;
+  if (pos == std::string_view::npos) return false;
   boost::json::stream_parser parser;
   boost::system::error_code ec;
   size_t used = parser.write_some(json.data() + pos, json.size() - pos, ec);

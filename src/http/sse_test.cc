@@ -336,6 +336,34 @@ TEST(ExtractUsage, NoUsage) {
   }
 }
 
+TEST(ExtractUsage, AStringValueNamedUsageAfterTheKeyDoesNotHideIt) {
+  Usage usage;
+  ASSERT_TRUE(ExtractUsage(
+      R"({"usage":{"prompt_tokens":3,"completion_tokens":4},"note":"usage","x":["usage", "usage"]})",
+      usage));
+  EXPECT_EQ(usage.prompt_tokens, 3);
+  EXPECT_EQ(usage.completion_tokens, 4);
+  EXPECT_EQ(usage.total_tokens, 7);
+}
+
+TEST(SseParser, OneByteAtATimeStaysLinear) {
+  // A 256 KiB data line fed one byte per call: with rescanning this is ~3·10^10 byte
+  // comparisons and takes minutes; linear scanning takes milliseconds. The assertion is on
+  // behaviour (one intact event); the time bound is enforced by the test timeout.
+  std::string event = "data: " + std::string(256 * 1024, 'x') + "\r\n\r\n";
+  SseParser parser(1 << 20);
+  SseEvent out;
+  int events = 0;
+  for (char c : event) {
+    parser.Feed(std::string_view(&c, 1));
+    while (parser.Next(out) == SseParser::Result::kEvent) {
+      ++events;
+      EXPECT_EQ(out.data.size(), 256u * 1024);
+    }
+  }
+  EXPECT_EQ(events, 1);
+}
+
 TEST(ExtractUsage, HostileCountsStayInRange) {
   // Absurd numbers from a broken upstream must not overflow the sum or the conversion.
   const char* kCases[] = {
