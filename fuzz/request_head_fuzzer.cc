@@ -9,12 +9,12 @@
 
 #include "http/http_parser.h"
 
-#define FUZZ_CHECK(cond)                                                      \
-  do {                                                                        \
-    if (!(cond)) {                                                            \
+#define FUZZ_CHECK(cond)                                                            \
+  do {                                                                              \
+    if (!(cond)) {                                                                  \
       std::fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__, #cond); \
-      std::abort();                                                           \
-    }                                                                         \
+      std::abort();                                                                 \
+    }                                                                               \
   } while (0)
 
 namespace {
@@ -63,8 +63,8 @@ Outcome Incremental(std::string_view data, const HeadLimits& limits, size_t step
 }
 
 bool Inside(std::string_view view, std::string_view buffer) {
-  return view.empty() ||
-         (view.data() >= buffer.data() && view.data() + view.size() <= buffer.data() + buffer.size());
+  return view.empty() || (view.data() >= buffer.data() &&
+                          view.data() + view.size() <= buffer.data() + buffer.size());
 }
 
 void CheckAccepted(const Outcome& o, std::string_view data, const HeadLimits& limits) {
@@ -105,9 +105,14 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* bytes, size_t size) {
   if (size < 2) return 0;
   HeadLimits limits;
   switch (bytes[0] % 3) {
-    case 0: break;  // production defaults
-    case 1: limits = HeadLimits{512, 8, 128}; break;
-    case 2: limits = HeadLimits{96, 3, 24}; break;
+    case 0:
+      break;  // production defaults
+    case 1:
+      limits = HeadLimits{512, 8, 128};
+      break;
+    case 2:
+      limits = HeadLimits{96, 3, 24};
+      break;
   }
   size_t step = 1 + bytes[1] % 17;
   std::string_view data(reinterpret_cast<const char*>(bytes + 2), size - 2);

@@ -31,16 +31,17 @@ int Serve(const std::string& config_path) {
   sluice::Server server(snapshot);
   return server.Serve([&](uint16_t port) {
     spdlog::info("sluice {} listening on http://{}:{} ({} workers, {} models, config {})",
-                 sluice::kVersion, snapshot->server.listen.host, port,
-                 snapshot->server.workers, snapshot->models.size(), config_path);
+                 sluice::kVersion, snapshot->server.listen.host, port, snapshot->server.workers,
+                 snapshot->models.size(), config_path);
   });
 }
 
 }  // namespace
 
 int main(int argc, char** argv) {
-  CLI::App app{"Sluice: an OpenAI-compatible LLM API gateway.\n"
-               "Run `sluice serve --config config/sluice.yaml` and point any OpenAI SDK at it."};
+  CLI::App app{
+      "Sluice: an OpenAI-compatible LLM API gateway.\n"
+      "Run `sluice serve --config config/sluice.yaml` and point any OpenAI SDK at it."};
   app.require_subcommand(1);
   spdlog::set_default_logger(spdlog::stderr_color_mt("sluice"));
   spdlog::set_pattern("%Y-%m-%dT%H:%M:%S.%e%z %^%l%$ %v");
@@ -67,8 +68,7 @@ int main(int argc, char** argv) {
     auto snapshot = LoadOrReport(check_path);
     if (!snapshot) return 1;
     std::cout << check_path << ": OK (" << snapshot->backends.size() << " backends, "
-              << snapshot->models.size() << " models, " << snapshot->chain.size()
-              << " filters)\n";
+              << snapshot->models.size() << " models, " << snapshot->chain.size() << " filters)\n";
     return 0;
   }
   std::cout << "sluice " << sluice::kVersion << " (commit " << sluice::kGitCommit << ", "

@@ -137,25 +137,27 @@ int Server::Serve(const std::function<void(uint16_t port)>& on_listening) {
       if (!ec) poll_drain();
     });
   };
-  std::function<void(boost::system::error_code, int)> on_signal =
-      [&](boost::system::error_code ec, int signo) {
-        if (ec) return;
-        if (signo == SIGHUP) {
-          spdlog::info("SIGHUP received: configuration reload is reserved and not yet "
-                       "implemented; ignoring");
-        } else if (++signals_seen == 1) {
-          spdlog::info("{} received: draining (up to {} ms)", signo == SIGTERM ? "SIGTERM" : "SIGINT",
-                       std::chrono::duration_cast<std::chrono::milliseconds>(
-                           snapshot_->server.drain_timeout).count());
-          deadline = std::chrono::steady_clock::now() + snapshot_->server.drain_timeout;
-          BeginDrain();
-          poll_drain();
-        } else {
-          spdlog::warn("second signal: closing all connections now");
-          ForceClose();
-        }
-        signals.async_wait(on_signal);
-      };
+  std::function<void(boost::system::error_code, int)> on_signal = [&](boost::system::error_code ec,
+                                                                      int signo) {
+    if (ec) return;
+    if (signo == SIGHUP) {
+      spdlog::info(
+          "SIGHUP received: configuration reload is reserved and not yet "
+          "implemented; ignoring");
+    } else if (++signals_seen == 1) {
+      spdlog::info(
+          "{} received: draining (up to {} ms)", signo == SIGTERM ? "SIGTERM" : "SIGINT",
+          std::chrono::duration_cast<std::chrono::milliseconds>(snapshot_->server.drain_timeout)
+              .count());
+      deadline = std::chrono::steady_clock::now() + snapshot_->server.drain_timeout;
+      BeginDrain();
+      poll_drain();
+    } else {
+      spdlog::warn("second signal: closing all connections now");
+      ForceClose();
+    }
+    signals.async_wait(on_signal);
+  };
   signals.async_wait(on_signal);
   io.run();
   // Whatever is left after a force close gets a short grace, then the loops stop.

@@ -49,7 +49,8 @@ class ConfigNode {
   std::string String(std::string_view key, std::string_view fallback) const;
   bool Bool(std::string_view key, bool fallback) const;
   int64_t Int(std::string_view key, int64_t fallback, int64_t min, int64_t max) const;
-  std::chrono::milliseconds Duration(std::string_view key, std::chrono::milliseconds fallback) const;
+  std::chrono::milliseconds Duration(std::string_view key,
+                                     std::chrono::milliseconds fallback) const;
   uint64_t Size(std::string_view key, uint64_t fallback) const;
   std::vector<std::string> StringList(std::string_view key) const;
 

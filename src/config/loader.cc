@@ -23,8 +23,10 @@ void ReadServer(const ConfigNode& node, ServerConfig& server) {
       if (auto addr = ParseListenAddress(*text)) {
         server.listen = *addr;
       } else {
-        listen.Error("must be host:port with a numeric address, such as 127.0.0.1:8080 or "
-                     "[::1]:8080, not '" + *text + "'");
+        listen.Error(
+            "must be host:port with a numeric address, such as 127.0.0.1:8080 or "
+            "[::1]:8080, not '" +
+            *text + "'");
       }
     }
   }
@@ -35,8 +37,7 @@ void ReadServer(const ConfigNode& node, ServerConfig& server) {
     server.workers = static_cast<int>(node.Int("workers", 1, 1, 256));
   }
   server.max_head_bytes = node.Size("max_head_bytes", server.max_head_bytes);
-  server.max_header_fields =
-      static_cast<size_t>(node.Int("max_header_fields", 100, 8, 10'000));
+  server.max_header_fields = static_cast<size_t>(node.Int("max_header_fields", 100, 8, 10'000));
   server.max_uri_bytes = node.Size("max_uri_bytes", server.max_uri_bytes);
   server.max_body_bytes = node.Size("max_body_bytes", server.max_body_bytes);
   server.header_timeout = node.Duration("header_timeout", server.header_timeout);
@@ -95,9 +96,9 @@ std::shared_ptr<boost::asio::ssl::context> MakeTlsContext(const ConfigNode& tls,
 }
 
 void ReadBackend(const ConfigNode& node, BackendConfig& b) {
-  node.AllowKeys({"name", "url", "api_key_env", "headers", "connect_timeout",
-                  "first_byte_timeout", "idle_timeout", "total_timeout", "pool_idle_timeout",
-                  "max_idle_connections", "max_response_bytes", "tls"});
+  node.AllowKeys({"name", "url", "api_key_env", "headers", "connect_timeout", "first_byte_timeout",
+                  "idle_timeout", "total_timeout", "pool_idle_timeout", "max_idle_connections",
+                  "max_response_bytes", "tls"});
   b.name = node.String("name", "");
   if (b.name.empty()) node.Error("a backend needs a name");
   b.url = node.String("url", "");
@@ -155,8 +156,7 @@ void ReadBackend(const ConfigNode& node, BackendConfig& b) {
   b.idle_timeout = node.Duration("idle_timeout", b.idle_timeout);
   b.total_timeout = node.Duration("total_timeout", b.total_timeout);
   b.pool_idle_timeout = node.Duration("pool_idle_timeout", b.pool_idle_timeout);
-  b.max_idle_connections =
-      static_cast<size_t>(node.Int("max_idle_connections", 64, 0, 100'000));
+  b.max_idle_connections = static_cast<size_t>(node.Int("max_idle_connections", 64, 0, 100'000));
   b.max_response_bytes = node.Size("max_response_bytes", b.max_response_bytes);
   ConfigNode tls = node.Child("tls");
   std::string ca_file;

@@ -241,8 +241,9 @@ TEST(Loader, EmptyFilterListMeansNoFilters) {
 }
 
 TEST(Loader, WorkersAutoAndYamlBooleans) {
-  LoadResult result = Load("server:\n  workers: auto\nbackends:\n  - name: b\n    url: https://h\n"
-                           "    tls: {verify: no}\n");
+  LoadResult result = Load(
+      "server:\n  workers: auto\nbackends:\n  - name: b\n    url: https://h\n"
+      "    tls: {verify: no}\n");
   auto held = Ok(result);
   const Snapshot& snap = *held;
   EXPECT_GE(snap.server.workers, 1);
@@ -268,8 +269,8 @@ TEST(Loader, BackendUrls) {
   };
   for (const auto& c : kCases) {
     SCOPED_TRACE(c.url);
-    std::string yaml = "backends:\n  - name: b\n    url: " + std::string(c.url) +
-                       "\n    tls: {verify: false}\n";
+    std::string yaml =
+        "backends:\n  - name: b\n    url: " + std::string(c.url) + "\n    tls: {verify: false}\n";
     auto held = Ok(Load(yaml));
     const Snapshot& snap = *held;
     ASSERT_EQ(snap.backends.size(), 1u);
@@ -297,15 +298,15 @@ class LoaderEnvTest : public testing::Test {
 };
 
 TEST_F(LoaderEnvTest, InterpolationInValues) {
-  auto held = Ok(Load(
-      "server:\n"
-      "  listen: ${SLUICE_UT_HOST}:${SLUICE_UT_PORT}\n"
-      "  header_timeout: ${SLUICE_UT_MISSING:-3s}\n"
-      "backends:\n"
-      "  - name: b\n"
-      "    url: http://${SLUICE_UT_HOST}:${SLUICE_UT_PORT}/v1\n"
-      "    headers:\n"
-      "      X-Cost: $$5\n"));
+  auto held =
+      Ok(Load("server:\n"
+              "  listen: ${SLUICE_UT_HOST}:${SLUICE_UT_PORT}\n"
+              "  header_timeout: ${SLUICE_UT_MISSING:-3s}\n"
+              "backends:\n"
+              "  - name: b\n"
+              "    url: http://${SLUICE_UT_HOST}:${SLUICE_UT_PORT}/v1\n"
+              "    headers:\n"
+              "      X-Cost: $$5\n"));
   const Snapshot& snap = *held;
   EXPECT_EQ(snap.server.listen.host, "10.0.0.7");
   EXPECT_EQ(snap.server.listen.port, 9090);
@@ -351,7 +352,8 @@ const std::vector<ErrorCase>& ErrorTable() {
       {"bad_listen", "server:\n  listen: localhost:80\n", 2, "server.listen: must be host:port"},
       {"bad_duration", "server:\n\n  header_timeout: 10\n", 3,
        "server.header_timeout: must be a duration"},
-      {"bad_size", "server:\n  max_body_bytes: 10 MB!\n", 2, "server.max_body_bytes: must be a size"},
+      {"bad_size", "server:\n  max_body_bytes: 10 MB!\n", 2,
+       "server.max_body_bytes: must be a size"},
       {"bad_int", "server:\n  max_header_fields: many\n", 2, "must be an integer"},
       {"int_out_of_range", "server:\n  max_header_fields: 5\n", 2, "must be between 8 and 10000"},
       {"workers_out_of_range", "server:\n  workers: 0\n", 2, "must be between 1 and 256"},
@@ -374,48 +376,69 @@ const std::vector<ErrorCase>& ErrorTable() {
        "must not contain credentials"},
       {"backend_url_with_credentials", "backends:\n  - name: b\n    url: http://u:p@h/\n", 3,
        "must not contain credentials"},
-      {"backend_url_port_0", "backends:\n  - name: b\n    url: http://h:0/\n", 3,
-       "invalid port"},
+      {"backend_url_port_0", "backends:\n  - name: b\n    url: http://h:0/\n", 3, "invalid port"},
       {"backend_unknown_key", "backends:\n  - name: b\n    url: http://h\n    api_key: sk-1\n", 4,
        "unknown key 'api_key'"},
-      {"backend_bad_header", "backends:\n  - name: b\n    url: http://h\n    headers:\n"
-                             "      \"Bad Name\": x\n", 5, "is not a valid header"},
-      {"backend_bad_timeout", "backends:\n  - name: b\n    url: http://h\n\n    idle_timeout: soon\n",
-       5, "idle_timeout: must be a duration"},
-      {"backend_tls_unknown_key", "backends:\n  - name: b\n    url: https://h\n    tls:\n"
-                                  "      verify: false\n      cert: x\n", 6, "unknown key 'cert'"},
-      {"backend_tls_bad_bool", "backends:\n  - name: b\n    url: https://h\n    tls:\n"
-                               "      verify: maybe\n", 5, "must be true or false"},
-      {"duplicate_backend", "backends:\n  - name: b\n    url: http://h\n  - name: b\n"
-                            "    url: http://i\n", 4, "duplicate backend name 'b'"},
-      {"model_unknown_backend", "backends:\n  - name: b\n    url: http://h\nmodels:\n"
-                                "  - name: m\n    backend: nope\n", 6, "unknown backend 'nope'"},
+      {"backend_bad_header",
+       "backends:\n  - name: b\n    url: http://h\n    headers:\n"
+       "      \"Bad Name\": x\n",
+       5, "is not a valid header"},
+      {"backend_bad_timeout",
+       "backends:\n  - name: b\n    url: http://h\n\n    idle_timeout: soon\n", 5,
+       "idle_timeout: must be a duration"},
+      {"backend_tls_unknown_key",
+       "backends:\n  - name: b\n    url: https://h\n    tls:\n"
+       "      verify: false\n      cert: x\n",
+       6, "unknown key 'cert'"},
+      {"backend_tls_bad_bool",
+       "backends:\n  - name: b\n    url: https://h\n    tls:\n"
+       "      verify: maybe\n",
+       5, "must be true or false"},
+      {"duplicate_backend",
+       "backends:\n  - name: b\n    url: http://h\n  - name: b\n"
+       "    url: http://i\n",
+       4, "duplicate backend name 'b'"},
+      {"model_unknown_backend",
+       "backends:\n  - name: b\n    url: http://h\nmodels:\n"
+       "  - name: m\n    backend: nope\n",
+       6, "unknown backend 'nope'"},
       {"model_without_backend", "models:\n  - name: m\n", 2, "model 'm' needs a backend"},
-      {"model_without_name", "backends:\n  - name: b\n    url: http://h\nmodels:\n"
-                             "  - backend: b\n", 5, "a model needs a name"},
-      {"duplicate_model", "backends:\n  - name: b\n    url: http://h\nmodels:\n"
-                          "  - name: m\n    backend: b\n  - name: m\n    backend: b\n", 7,
-       "duplicate model name 'm'"},
-      {"alias_is_other_model", "backends:\n  - name: b\n    url: http://h\nmodels:\n"
-                               "  - name: m\n    backend: b\n  - name: n\n    backend: b\n"
-                               "    aliases: [x, m]\n", 9, "alias 'm' is already a model name"},
-      {"duplicate_alias", "backends:\n  - name: b\n    url: http://h\nmodels:\n"
-                          "  - name: m\n    backend: b\n    aliases: [x]\n  - name: n\n"
-                          "    backend: b\n    aliases:\n      - x\n", 11,
-       "alias 'x' is already a model name or alias"},
-      {"model_unknown_key", "backends:\n  - name: b\n    url: http://h\nmodels:\n"
-                            "  - name: m\n    backend: b\n    upstream: z\n", 7,
-       "unknown key 'upstream'"},
-      {"aliases_not_a_list", "backends:\n  - name: b\n    url: http://h\nmodels:\n"
-                             "  - name: m\n    backend: b\n    aliases: x\n", 7, "must be a list"},
+      {"model_without_name",
+       "backends:\n  - name: b\n    url: http://h\nmodels:\n"
+       "  - backend: b\n",
+       5, "a model needs a name"},
+      {"duplicate_model",
+       "backends:\n  - name: b\n    url: http://h\nmodels:\n"
+       "  - name: m\n    backend: b\n  - name: m\n    backend: b\n",
+       7, "duplicate model name 'm'"},
+      {"alias_is_other_model",
+       "backends:\n  - name: b\n    url: http://h\nmodels:\n"
+       "  - name: m\n    backend: b\n  - name: n\n    backend: b\n"
+       "    aliases: [x, m]\n",
+       9, "alias 'm' is already a model name"},
+      {"duplicate_alias",
+       "backends:\n  - name: b\n    url: http://h\nmodels:\n"
+       "  - name: m\n    backend: b\n    aliases: [x]\n  - name: n\n"
+       "    backend: b\n    aliases:\n      - x\n",
+       11, "alias 'x' is already a model name or alias"},
+      {"model_unknown_key",
+       "backends:\n  - name: b\n    url: http://h\nmodels:\n"
+       "  - name: m\n    backend: b\n    upstream: z\n",
+       7, "unknown key 'upstream'"},
+      {"aliases_not_a_list",
+       "backends:\n  - name: b\n    url: http://h\nmodels:\n"
+       "  - name: m\n    backend: b\n    aliases: x\n",
+       7, "must be a list"},
       {"unknown_filter", "filters:\n  - alpha: {}\n  - gamma: {}\n", 3, "unknown filter 'gamma'"},
       {"unknown_filter_null_settings", "filters:\n  - alpha: {}\n  - gamma:\n", 3,
        "unknown filter 'gamma'"},
       {"filter_bad_setting", "filters:\n  - alpha:\n      level: 11\n", 3,
        "must be between 0 and 10"},
       {"filter_unknown_setting", "filters:\n  - alpha:\n      lvl: 1\n", 3, "unknown key 'lvl'"},
-      {"filter_twice", "filters:\n  - alpha: {}\n  - alpha: {}\n", 3, "filter 'alpha' appears twice"},
-      {"filter_settings_not_map", "filters:\n  - alpha: 5\n", 2, "filter settings must be a mapping"},
+      {"filter_twice", "filters:\n  - alpha: {}\n  - alpha: {}\n", 3,
+       "filter 'alpha' appears twice"},
+      {"filter_settings_not_map", "filters:\n  - alpha: 5\n", 2,
+       "filter settings must be a mapping"},
       {"filter_item_not_map", "filters:\n  - alpha\n", 2, "each filter is a mapping with one key"},
       {"filter_item_two_keys", "filters:\n  - alpha: {}\n    beta: {}\n", 2,
        "each filter is a mapping with one key"},
@@ -530,8 +553,8 @@ TEST(Diagnostics, Format) {
   diag.Error(0, "whole file");
   diag.Error(12, "line twelve");
   EXPECT_FALSE(diag.ok());
-  EXPECT_EQ(diag.errors(), (std::vector<std::string>{"cfg.yaml: whole file",
-                                                     "cfg.yaml:12: line twelve"}));
+  EXPECT_EQ(diag.errors(),
+            (std::vector<std::string>{"cfg.yaml: whole file", "cfg.yaml:12: line twelve"}));
   EXPECT_EQ(diag.Joined(), "cfg.yaml: whole file\ncfg.yaml:12: line twelve\n");
 }
 

@@ -21,8 +21,8 @@ void Snapshot::Finalize() {
     model_index_.emplace(m->name, m.get());
     for (const std::string& alias : m->aliases) model_index_.emplace(alias, m.get());
   }
-  int64_t created = std::chrono::duration_cast<std::chrono::seconds>(
-                        loaded_at.time_since_epoch()).count();
+  int64_t created =
+      std::chrono::duration_cast<std::chrono::seconds>(loaded_at.time_since_epoch()).count();
   models_json_ = "{\"object\":\"list\",\"data\":[";
   bool first = true;
   for (const auto& m : models) {

@@ -45,13 +45,13 @@ struct RouteConfig {
 struct BackendConfig {
   size_t index = 0;
   std::string name;
-  std::string url;        // as configured, for logs and status (never contains secrets)
+  std::string url;  // as configured, for logs and status (never contains secrets)
   bool tls = false;
-  std::string host;       // DNS name or IP literal
+  std::string host;  // DNS name or IP literal
   uint16_t port = 0;
   std::string base_path;  // e.g. "/v1", no trailing slash
   std::string host_header;
-  std::string api_key;    // secret, from api_key_env; never logged
+  std::string api_key;  // secret, from api_key_env; never logged
   std::string api_key_env;
   std::string extra_headers;  // "Name: value\r\n" lines sent on every request
   milliseconds connect_timeout{5'000};

@@ -12,7 +12,8 @@ namespace {
 // Splits "123unit" into number and unit.
 bool SplitNumber(std::string_view text, double& number, std::string_view& unit) {
   size_t i = 0;
-  while (i < text.size() && (std::isdigit(static_cast<unsigned char>(text[i])) || text[i] == '.')) ++i;
+  while (i < text.size() && (std::isdigit(static_cast<unsigned char>(text[i])) || text[i] == '.'))
+    ++i;
   if (i == 0) return false;
   auto [ptr, ec] = std::from_chars(text.data(), text.data() + i, number);
   if (ec != std::errc() || ptr != text.data() + i || number < 0) return false;
@@ -136,7 +137,8 @@ bool InterpolateEnv(std::string_view text, std::string& out, std::string& error)
       fallback = inner.substr(sep + 2);
     }
     bool valid_name = !name.empty() && !std::isdigit(static_cast<unsigned char>(name.front()));
-    for (char n : name) valid_name = valid_name && (std::isalnum(static_cast<unsigned char>(n)) || n == '_');
+    for (char n : name)
+      valid_name = valid_name && (std::isalnum(static_cast<unsigned char>(n)) || n == '_');
     if (!valid_name) {
       error = "invalid environment variable name in ${" + std::string(inner) + "}";
       return false;

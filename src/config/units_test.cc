@@ -114,8 +114,8 @@ TEST(Units, ListenAddresses) {
       {"[::1]", false, "", 0},
       {"[::1]8080", false, "", 0},
       {"[::1:8080", false, "", 0},
-      {"[]:80", false, "", 0},    // empty brackets are not "any address"
-      {"::1:80", false, "", 0},   // IPv6 needs brackets
+      {"[]:80", false, "", 0},   // empty brackets are not "any address"
+      {"::1:80", false, "", 0},  // IPv6 needs brackets
       {"::80", false, "", 0},
       {"", false, "", 0},
   };

@@ -26,8 +26,6 @@ class SystemClock final : public Clock {
   static const SystemClock& Instance();
 };
 
-inline double ToMillis(Duration d) {
-  return std::chrono::duration<double, std::milli>(d).count();
-}
+inline double ToMillis(Duration d) { return std::chrono::duration<double, std::milli>(d).count(); }
 
 }  // namespace sluice

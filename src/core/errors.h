@@ -12,21 +12,21 @@ namespace sluice {
 enum class ErrorClass : uint8_t {
   kNone,
   // Client-caused, detected by the HTTP layer.
-  kBadFraming,         // 400: malformed request line, header or chunk syntax
-  kHeaderTooLarge,     // 431
-  kUriTooLong,         // 414
-  kBodyTooLarge,       // 413
-  kUnsupportedVersion, // 505
-  kNotImplemented,     // 501: unknown transfer coding
-  kLengthRequired,     // 411
-  kClientTimeout,      // 408: head or body not received in time
+  kBadFraming,          // 400: malformed request line, header or chunk syntax
+  kHeaderTooLarge,      // 431
+  kUriTooLong,          // 414
+  kBodyTooLarge,        // 413
+  kUnsupportedVersion,  // 505
+  kNotImplemented,      // 501: unknown transfer coding
+  kLengthRequired,      // 411
+  kClientTimeout,       // 408: head or body not received in time
   // Client-caused, detected by routing and validation.
-  kRouteNotFound,      // 404: unknown path
-  kMethodNotAllowed,   // 405
-  kInvalidJson,        // 400
-  kInvalidRequest,     // 400: valid JSON, wrong shape (missing model, bad stream flag...)
-  kModelNotFound,      // 404 model_not_found
-  kClientClosed,       // 499 (log only): the client went away before the end
+  kRouteNotFound,     // 404: unknown path
+  kMethodNotAllowed,  // 405
+  kInvalidJson,       // 400
+  kInvalidRequest,    // 400: valid JSON, wrong shape (missing model, bad stream flag...)
+  kModelNotFound,     // 404 model_not_found
+  kClientClosed,      // 499 (log only): the client went away before the end
   // Upstream-caused.
   kUpstreamUnreachable,  // 502: connect refused, DNS failure, TLS failure
   kUpstreamTimeout,      // 504

@@ -73,7 +73,8 @@ TEST(Errors, ModelNotFoundUsesOpenAiCode) {
 
 // A JSON string's text, or a marker that fails comparisons.
 std::string Str(const boost::json::value& v) {
-  return v.is_string() ? std::string(v.get_string()) : "<not a string: " + boost::json::serialize(v) + ">";
+  return v.is_string() ? std::string(v.get_string())
+                       : "<not a string: " + boost::json::serialize(v) + ">";
 }
 
 boost::json::object ParseObject(std::string_view text) {
@@ -140,10 +141,20 @@ TEST(LocalReply, ReasonPhrases) {
     int status;
     const char* phrase;
   } kCases[] = {
-      {200, "OK"}, {400, "Bad Request"}, {401, "Unauthorized"}, {404, "Not Found"},
-      {405, "Method Not Allowed"}, {413, "Content Too Large"}, {429, "Too Many Requests"},
-      {431, "Request Header Fields Too Large"}, {502, "Bad Gateway"}, {504, "Gateway Timeout"},
-      {102, "Informational"}, {250, "Success"}, {302, "Redirection"}, {451, "Client Error"},
+      {200, "OK"},
+      {400, "Bad Request"},
+      {401, "Unauthorized"},
+      {404, "Not Found"},
+      {405, "Method Not Allowed"},
+      {413, "Content Too Large"},
+      {429, "Too Many Requests"},
+      {431, "Request Header Fields Too Large"},
+      {502, "Bad Gateway"},
+      {504, "Gateway Timeout"},
+      {102, "Informational"},
+      {250, "Success"},
+      {302, "Redirection"},
+      {451, "Client Error"},
       {599, "Server Error"},
   };
   for (const auto& c : kCases) EXPECT_EQ(ReasonPhrase(c.status), c.phrase) << c.status;

@@ -44,7 +44,9 @@ class ChainRun {
   void ResponseHead(ResponseHead& head);
   // Returns false when a filter dropped the piece (made it empty).
   bool ResponseBody(std::string& piece);
-  bool wants_response_body() const { return chain_ != nullptr && chain_->any_wants_response_body(); }
+  bool wants_response_body() const {
+    return chain_ != nullptr && chain_->any_wants_response_body();
+  }
   // OnComplete in reverse order, then destroys the filters. Idempotent.
   void Complete();
 

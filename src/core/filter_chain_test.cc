@@ -23,9 +23,9 @@ namespace asio = boost::asio;
 using Log = std::vector<std::string>;
 
 struct FakeOptions {
-  bool reply = false;           // OnRequest answers with a 429 LocalReply
-  bool suspend = false;         // OnRequest suspends once (posts itself) before answering
-  bool drop_body = false;       // OnResponseBody empties the piece
+  bool reply = false;      // OnRequest answers with a 429 LocalReply
+  bool suspend = false;    // OnRequest suspends once (posts itself) before answering
+  bool drop_body = false;  // OnResponseBody empties the piece
   bool sees_rejected = false;
   bool wants_body = false;
 };
@@ -46,7 +46,8 @@ class FakeFilter final : public Filter {
       log_.push_back("resumed " + name_);
     }
     ctx.upstream_headers.Add("X-Seen-By", name_);
-    if (options_.reply) co_return Verdict::Reply(ErrorReply(ErrorClass::kInvalidRequest, name_, {}, 429));
+    if (options_.reply)
+      co_return Verdict::Reply(ErrorReply(ErrorClass::kInvalidRequest, name_, {}, 429));
     co_return Verdict::Continue();
   }
   void OnResponseHead(RequestContext&, ResponseHead& head) override {
@@ -154,10 +155,10 @@ TEST_F(ChainRunTest, FullRunOrder) {
     EXPECT_EQ(live_, 0) << "Complete destroys the filters";
     run.Complete();  // idempotent
   }
-  EXPECT_EQ(TakeLog(), (Log{"create a", "request a", "create b", "request b", "resumed b",
-                            "create c", "request c", "head c", "head b", "head a", "body c",
-                            "body b", "body a", "complete c status=200", "complete b status=200",
-                            "complete a status=200"}));
+  EXPECT_EQ(TakeLog(),
+            (Log{"create a", "request a", "create b", "request b", "resumed b", "create c",
+                 "request c", "head c", "head b", "head a", "body c", "body b", "body a",
+                 "complete c status=200", "complete b status=200", "complete a status=200"}));
 }
 
 TEST_F(ChainRunTest, ReplyStopsTheChainAndLaterFiltersAreNeverCreated) {
@@ -174,13 +175,14 @@ TEST_F(ChainRunTest, ReplyStopsTheChainAndLaterFiltersAreNeverCreated) {
   run.ResponseBody(piece);
   ctx_.status = 429;
   run.Complete();
-  EXPECT_EQ(TakeLog(), (Log{"create a", "request a", "create auth", "request auth",
-                            "resumed auth", "head auth", "head a", "body auth", "body a",
+  EXPECT_EQ(TakeLog(), (Log{"create a", "request a", "create auth", "request auth", "resumed auth",
+                            "head auth", "head a", "body auth", "body a",
                             "complete auth status=429", "complete a status=429"}));
 }
 
 TEST_F(ChainRunTest, DroppedPieceStopsLaterBodyFilters) {
-  FilterChain chain = Chain({{"a", {}}, {"redact", {.drop_body = true, .wants_body = true}}, {"c", {}}});
+  FilterChain chain =
+      Chain({{"a", {}}, {"redact", {.drop_body = true, .wants_body = true}}, {"c", {}}});
   EXPECT_TRUE(chain.any_wants_response_body());
   ChainRun run;
   run.Start(chain, ctx_);
@@ -225,8 +227,8 @@ TEST_F(ChainRunTest, RestartCompletesThePreviousRequestOnce) {
   ctx_.status = 204;
   RunRequest(run);
   run.Complete();
-  EXPECT_EQ(TakeLog(), (Log{"create a", "request a", "complete a status=200",
-                            "create a", "request a", "complete a status=204"}));
+  EXPECT_EQ(TakeLog(), (Log{"create a", "request a", "complete a status=200", "create a",
+                            "request a", "complete a status=204"}));
 }
 
 TEST_F(ChainRunTest, NothingCreatedNothingCompleted) {
@@ -241,8 +243,10 @@ TEST_F(ChainRunTest, NothingCreatedNothingCompleted) {
 }
 
 TEST_F(ChainRunTest, RejectedRequestsReachOnlyObservingFilters) {
-  FilterChain chain = Chain({{"request_id", {}}, {"log", {.sees_rejected = true}},
-                             {"auth", {}}, {"metrics", {.sees_rejected = true}}});
+  FilterChain chain = Chain({{"request_id", {}},
+                             {"log", {.sees_rejected = true}},
+                             {"auth", {}},
+                             {"metrics", {.sees_rejected = true}}});
   {
     ChainRun run;
     run.StartRejected(chain, ctx_);

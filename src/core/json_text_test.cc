@@ -40,15 +40,22 @@ TEST(JsonString, EscapingTable) {
       {"three_byte", "\xE2\x82\xAC", "\"\xE2\x82\xAC\""},
       {"four_byte_emoji", "\xF0\x9F\x98\x80", "\"\xF0\x9F\x98\x80\""},
       {"max_code_point", "\xF4\x8F\xBF\xBF", "\"\xF4\x8F\xBF\xBF\""},
-      {"lone_continuation", "a\x80" "b", "\"a\xEF\xBF\xBD" "b\""},
+      {"lone_continuation",
+       "a\x80"
+       "b",
+       "\"a\xEF\xBF\xBD"
+       "b\""},
       {"invalid_lead_ff", "\xFF", "\"\xEF\xBF\xBD\""},
       {"overlong_c0", "\xC0\xAF", "\"\xEF\xBF\xBD\xEF\xBF\xBD\""},
       {"overlong_e0", "\xE0\x80\xAF", "\"\xEF\xBF\xBD\xEF\xBF\xBD\xEF\xBF\xBD\""},
       {"surrogate", "\xED\xA0\x80", "\"\xEF\xBF\xBD\xEF\xBF\xBD\xEF\xBF\xBD\""},
-      {"above_max", "\xF4\x90\x80\x80",
-       "\"\xEF\xBF\xBD\xEF\xBF\xBD\xEF\xBF\xBD\xEF\xBF\xBD\""},
+      {"above_max", "\xF4\x90\x80\x80", "\"\xEF\xBF\xBD\xEF\xBF\xBD\xEF\xBF\xBD\xEF\xBF\xBD\""},
       {"truncated_at_end", "ab\xE2\x82", "\"ab\xEF\xBF\xBD\xEF\xBF\xBD\""},
-      {"truncated_then_ascii", "\xC3" "a", "\"\xEF\xBF\xBD" "a\""},
+      {"truncated_then_ascii",
+       "\xC3"
+       "a",
+       "\"\xEF\xBF\xBD"
+       "a\""},
   };
   for (const auto& c : kCases) {
     SCOPED_TRACE(c.name);
@@ -94,7 +101,9 @@ TEST(JsonNumbers, Decimal) {
   const struct {
     int64_t value;
     const char* text;
-  } kCases[] = {{0, "0"}, {-1, "-1"}, {1234567890123, "1234567890123"},
+  } kCases[] = {{0, "0"},
+                {-1, "-1"},
+                {1234567890123, "1234567890123"},
                 {std::numeric_limits<int64_t>::max(), "9223372036854775807"},
                 {std::numeric_limits<int64_t>::min(), "-9223372036854775808"}};
   for (const auto& c : kCases) {

@@ -54,16 +54,16 @@ boost::json::object* RequestContext::JsonBody() {
     if (!json_scratch_) json_scratch_ = std::make_unique<unsigned char[]>(kJsonScratchBytes);
     json_arena_.emplace(json_scratch_.get(), kJsonScratchBytes);
     // Move-constructed, so the value keeps the arena as its storage.
-    json_.emplace(boost::json::parse(request_->body, ec, boost::json::storage_ptr(&*json_arena_),
-                                     options));
+    json_.emplace(
+        boost::json::parse(request_->body, ec, boost::json::storage_ptr(&*json_arena_), options));
     if (ec) {
       json_.reset();
       pending_error_ = ErrorReply(ErrorClass::kInvalidJson,
                                   "We could not parse the JSON body of your request. The body "
                                   "must be a valid JSON object.");
     } else if (!json_->is_object()) {
-      pending_error_ = ErrorReply(ErrorClass::kInvalidJson,
-                                  "The request body must be a JSON object.");
+      pending_error_ =
+          ErrorReply(ErrorClass::kInvalidJson, "The request body must be a JSON object.");
     }
   }
   return json_ && json_->is_object() ? &json_->get_object() : nullptr;

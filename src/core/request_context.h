@@ -81,8 +81,8 @@ class RequestContext {
   // "model" as the client sent it. A view into the JSON arena, which never frees memory
   // before the request ends, so it stays valid even if a filter rewrites the body.
   std::string_view requested_model;
-  bool stream = false;               // client asked for SSE
-  bool client_wants_usage = false;   // client set stream_options.include_usage
+  bool stream = false;              // client asked for SSE
+  bool client_wants_usage = false;  // client set stream_options.include_usage
 
   // --- Upstream request additions made by filters (e.g. request id propagation).
   HeaderBlock upstream_headers;
@@ -90,19 +90,19 @@ class RequestContext {
   // --- Outcome, filled by the HTTP layer for OnComplete consumers.
   SteadyTime start{};
   WallTime wall_start{};
-  SteadyTime upstream_sent{};         // request written upstream
-  SteadyTime upstream_first_byte{};   // first response byte from upstream
-  SteadyTime first_byte_sent{};       // first response byte written to the client
+  SteadyTime upstream_sent{};        // request written upstream
+  SteadyTime upstream_first_byte{};  // first response byte from upstream
+  SteadyTime first_byte_sent{};      // first response byte written to the client
   SteadyTime end{};
   int status = 0;
   int upstream_status = 0;
-  std::string_view backend;          // backend name that served the request
-  std::string_view upstream_model;   // model name sent upstream
-  uint64_t bytes_in = 0;             // request body bytes from the client
-  uint64_t bytes_out = 0;            // response body bytes to the client
+  std::string_view backend;         // backend name that served the request
+  std::string_view upstream_model;  // model name sent upstream
+  uint64_t bytes_in = 0;            // request body bytes from the client
+  uint64_t bytes_out = 0;           // response body bytes to the client
   Usage usage;
   ErrorClass error = ErrorClass::kNone;
-  std::string error_detail;          // short human-readable cause (no secrets)
+  std::string error_detail;  // short human-readable cause (no secrets)
 
  private:
   const HttpRequest* request_ = nullptr;

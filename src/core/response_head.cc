@@ -7,9 +7,7 @@
 namespace sluice {
 namespace {
 
-bool HasLineBreak(std::string_view s) {
-  return s.find_first_of("\r\n") != std::string_view::npos;
-}
+bool HasLineBreak(std::string_view s) { return s.find_first_of("\r\n") != std::string_view::npos; }
 
 // RFC 9110 token: what a header name may contain.
 bool IsHeaderName(std::string_view s) {

@@ -60,7 +60,7 @@ TEST(HeaderBlock, LineBreakInjectionIsDropped) {
       {"X-A\r\nSet-Cookie", "evil"},
       {"X-A\n", "v"},
       {"", "v"},
-      {"X-A: b", "v"},   // a colon in the name would forge another field
+      {"X-A: b", "v"},  // a colon in the name would forge another field
       {"X A", "v"},
       {"X-\x01", "v"},
   };
@@ -93,11 +93,11 @@ TEST(HttpTypes, Methods) {
   const struct {
     const char* text;
     Method method;
-  } kCases[] = {{"GET", Method::kGet},         {"HEAD", Method::kHead},
-                {"POST", Method::kPost},       {"PUT", Method::kPut},
-                {"DELETE", Method::kDelete},   {"OPTIONS", Method::kOptions},
-                {"PATCH", Method::kPatch},     {"get", Method::kOther},
-                {"CONNECT", Method::kOther},   {"", Method::kOther}};
+  } kCases[] = {{"GET", Method::kGet},       {"HEAD", Method::kHead},
+                {"POST", Method::kPost},     {"PUT", Method::kPut},
+                {"DELETE", Method::kDelete}, {"OPTIONS", Method::kOptions},
+                {"PATCH", Method::kPatch},   {"get", Method::kOther},
+                {"CONNECT", Method::kOther}, {"", Method::kOther}};
   for (const auto& c : kCases) {
     EXPECT_EQ(ParseMethod(c.text), c.method) << c.text;
     if (c.method != Method::kOther) {

@@ -21,13 +21,9 @@ std::shared_ptr<const FilterFactory> Make(std::optional<Config> config) {
 
 constexpr Entry kFilters[] = {
     {"request_id",
-     [](const ConfigNode& s) {
-       return Make<RequestIdFilterFactory>(ParseRequestIdConfig(s));
-     }},
+     [](const ConfigNode& s) { return Make<RequestIdFilterFactory>(ParseRequestIdConfig(s)); }},
     {"access_log",
-     [](const ConfigNode& s) {
-       return Make<AccessLogFilterFactory>(ParseAccessLogConfig(s));
-     }},
+     [](const ConfigNode& s) { return Make<AccessLogFilterFactory>(ParseAccessLogConfig(s)); }},
 };
 
 }  // namespace
@@ -46,7 +42,9 @@ std::shared_ptr<const FilterFactory> Registry::Build(std::string_view name,
   return nullptr;
 }
 
-std::vector<std::string_view> Registry::DefaultChain() const { return {"request_id", "access_log"}; }
+std::vector<std::string_view> Registry::DefaultChain() const {
+  return {"request_id", "access_log"};
+}
 
 std::vector<std::string_view> Registry::Names() {
   std::vector<std::string_view> names;

@@ -42,12 +42,15 @@ TEST(Registry, DefaultChainWhenNoFiltersSection) {
 
 TEST(Registry, ConfiguredChainInOrder) {
   std::string path = testing::TempDir() + "sluice_ut_registry_access.log";
-  LoadResult result = Load("filters:\n"
-                           "  - access_log:\n"
-                           "      output: " + path + "\n"
-                           "  - request_id:\n"
-                           "      trust_incoming: false\n"
-                           "      upstream_header: X-Correlation-Id\n");
+  LoadResult result = Load(
+      "filters:\n"
+      "  - access_log:\n"
+      "      output: " +
+      path +
+      "\n"
+      "  - request_id:\n"
+      "      trust_incoming: false\n"
+      "      upstream_header: X-Correlation-Id\n");
   ASSERT_TRUE(result.errors.empty()) << Joined(result.errors);
   const FilterChain& chain = result.snapshot->chain;
   ASSERT_EQ(chain.size(), 2u);
@@ -69,21 +72,21 @@ TEST(Registry, Errors) {
     const char* prefix;
     const char* message_part;
   } kCases[] = {
-      {"unknown_filter", "filters:\n  - request_id: {}\n  - rate_limit: {rpm: 5}\n", "gw.yaml:3: ",
-       "unknown filter 'rate_limit' (known filters: request_id, access_log)"},
-      {"unknown_filter_no_settings", "filters:\n  - rate_limit:\n", "gw.yaml:2: ",
-       "unknown filter 'rate_limit'"},
-      {"request_id_unknown_key", "filters:\n  - request_id:\n      trust: true\n", "gw.yaml:3: ",
-       "unknown key 'trust'"},
+      {"unknown_filter", "filters:\n  - request_id: {}\n  - rate_limit: {rpm: 5}\n",
+       "gw.yaml:3: ", "unknown filter 'rate_limit' (known filters: request_id, access_log)"},
+      {"unknown_filter_no_settings", "filters:\n  - rate_limit:\n",
+       "gw.yaml:2: ", "unknown filter 'rate_limit'"},
+      {"request_id_unknown_key", "filters:\n  - request_id:\n      trust: true\n",
+       "gw.yaml:3: ", "unknown key 'trust'"},
       {"request_id_bad_bool", "filters:\n  - request_id:\n      trust_incoming: sometimes\n",
        "gw.yaml:3: ", "must be true or false"},
       {"request_id_bad_header", "filters:\n  - request_id:\n      upstream_header: \"X Id\"\n",
        "gw.yaml:3: ", "must be a header name"},
       {"request_id_header_injection",
-       "filters:\n  - request_id:\n      upstream_header: \"X-Id: 1\\r\\nEvil\"\n", "gw.yaml:3: ",
-       "must be a header name"},
-      {"access_log_unknown_key", "filters:\n  - access_log:\n      format: json\n", "gw.yaml:3: ",
-       "unknown key 'format'"},
+       "filters:\n  - request_id:\n      upstream_header: \"X-Id: 1\\r\\nEvil\"\n",
+       "gw.yaml:3: ", "must be a header name"},
+      {"access_log_unknown_key", "filters:\n  - access_log:\n      format: json\n",
+       "gw.yaml:3: ", "unknown key 'format'"},
       {"access_log_unwritable", "filters:\n  - access_log:\n      output: /nonexistent/dir/a.log\n",
        "gw.yaml:3: ", "cannot open '/nonexistent/dir/a.log'"},
   };

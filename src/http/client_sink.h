@@ -36,7 +36,8 @@ class ClientSink {
   virtual ~ClientSink() = default;
   // Writes all of `buffers` (one gather write) within the write timeout. Returns false
   // when the client is gone or too slow; the response is then abandoned.
-  virtual boost::asio::awaitable<bool> Write(std::span<const boost::asio::const_buffer> buffers) = 0;
+  virtual boost::asio::awaitable<bool> Write(
+      std::span<const boost::asio::const_buffer> buffers) = 0;
   // While the upstream works, watch the client socket: on disconnect, abort `target`.
   virtual void WatchForDisconnect(Abortable* target) = 0;
   virtual void StopWatching() = 0;

@@ -15,8 +15,8 @@
 
 namespace sluice {
 
-class TimeoutTarget
-    : public boost::intrusive::list_base_hook<boost::intrusive::link_mode<boost::intrusive::auto_unlink>> {
+class TimeoutTarget : public boost::intrusive::list_base_hook<
+                          boost::intrusive::link_mode<boost::intrusive::auto_unlink>> {
  public:
   virtual ~TimeoutTarget() = default;
   void SetDeadline(SteadyTime at) { deadline_ = at; }

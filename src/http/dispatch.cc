@@ -27,8 +27,9 @@ LocalReply ModelReply(const Snapshot& snapshot, const ModelConfig& model) {
   std::string body = "{\"id\":";
   AppendJsonString(body, model.name);
   body.append(",\"object\":\"model\",\"created\":");
-  AppendDecimal(body, std::chrono::duration_cast<std::chrono::seconds>(
-                          snapshot.loaded_at.time_since_epoch()).count());
+  AppendDecimal(
+      body, std::chrono::duration_cast<std::chrono::seconds>(snapshot.loaded_at.time_since_epoch())
+                .count());
   body.append(",\"owned_by\":\"sluice\"}");
   return JsonReply(200, std::move(body));
 }

@@ -20,9 +20,7 @@ constexpr std::array<bool, 256> MakeTokenTable() {
 constexpr std::array<bool, 256> kTokenTable = MakeTokenTable();
 
 // Field-value characters: VCHAR, SP, HTAB, obs-text. No CR, LF, NUL, other CTLs or DEL.
-inline bool IsFieldValueChar(unsigned char c) {
-  return c == '\t' || (c >= 0x20 && c != 0x7F);
-}
+inline bool IsFieldValueChar(unsigned char c) { return c == '\t' || (c >= 0x20 && c != 0x7F); }
 
 inline bool IsOws(char c) { return c == ' ' || c == '\t'; }
 
@@ -65,7 +63,8 @@ bool ParseFieldLines(std::string_view head, size_t pos, const HeadLimits& limits
       return Fail(error, syntax_error, "Header line folding (obs-fold) is not allowed.");
     }
     size_t colon = line.find(':');
-    if (colon == std::string_view::npos) return Fail(error, syntax_error, "Header line without a colon.");
+    if (colon == std::string_view::npos)
+      return Fail(error, syntax_error, "Header line without a colon.");
     std::string_view name = line.substr(0, colon);
     if (name.empty()) return Fail(error, syntax_error, "Empty header name.");
     for (char ch : name) {
@@ -157,15 +156,19 @@ bool ParseFraming(const HeaderList& headers, bool& chunked, bool& has_length, ui
   length = 0;
   if (te_count == 1) {
     switch (ClassifyTransferEncoding(te_value)) {
-      case TeResult::kChunked: chunked = true; break;
+      case TeResult::kChunked:
+        chunked = true;
+        break;
       case TeResult::kUnsupported:
         return Fail(error, is_request ? ErrorClass::kNotImplemented : bad,
                     "Only the chunked transfer coding is supported.");
-      case TeResult::kMalformed: return Fail(error, bad, "Malformed Transfer-Encoding header.");
+      case TeResult::kMalformed:
+        return Fail(error, bad, "Malformed Transfer-Encoding header.");
     }
   }
   if (cl_count > 0) {
-    if (!ParseContentLength(cl_value, length)) return Fail(error, bad, "Malformed Content-Length header.");
+    if (!ParseContentLength(cl_value, length))
+      return Fail(error, bad, "Malformed Content-Length header.");
     has_length = true;
   }
   return true;
@@ -229,7 +232,8 @@ bool ParseRequestHead(std::string_view head, const HeadLimits& limits, HttpReque
   size_t pos = 0;
   while (head.substr(pos, 2) == "\r\n") pos += 2;
   size_t eol = head.find("\r\n", pos);
-  if (eol == std::string_view::npos) return Fail(error, ErrorClass::kBadFraming, "Malformed request line.");
+  if (eol == std::string_view::npos)
+    return Fail(error, ErrorClass::kBadFraming, "Malformed request line.");
   std::string_view line = head.substr(pos, eol - pos);
 
   size_t sp1 = line.find(' ');
@@ -265,7 +269,8 @@ bool ParseRequestHead(std::string_view head, const HeadLimits& limits, HttpReque
     return Fail(error, ErrorClass::kBadFraming, "Malformed HTTP version.");
   }
   if (!supported) {
-    return Fail(error, ErrorClass::kUnsupportedVersion, "Only HTTP/1.1 and HTTP/1.0 are supported.");
+    return Fail(error, ErrorClass::kUnsupportedVersion,
+                "Only HTTP/1.1 and HTTP/1.0 are supported.");
   }
   size_t q = out.target.find('?');
   out.path = out.target.substr(0, q);
@@ -326,7 +331,8 @@ bool ParseResponseHead(std::string_view head, const HeadLimits& limits, HttpResp
     return Fail(error, kBad, "Malformed status code.");
   }
   out.status = (code[0] - '0') * 100 + (code[1] - '0') * 10 + (code[2] - '0');
-  if (!ParseFieldLines(head, eol + 2, limits, /*allow_underscore=*/true, out.headers, error, kBad)) {
+  if (!ParseFieldLines(head, eol + 2, limits, /*allow_underscore=*/true, out.headers, error,
+                       kBad)) {
     return false;
   }
   if (!ParseFraming(out.headers, out.chunked, out.has_content_length, out.content_length, error,

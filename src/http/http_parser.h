@@ -34,7 +34,11 @@ struct ParseError {
 // waiting for a CRLFCRLF that never comes).
 class HeadScanner {
  public:
-  void Reset() { scanned_ = 0; line_start_ = 0; lines_ = 0; }
+  void Reset() {
+    scanned_ = 0;
+    line_start_ = 0;
+    lines_ = 0;
+  }
   // `data` is the whole buffered input from the start of the head (it may grow between
   // calls). On kDone, `head_size` is the head's length including the final CRLFCRLF.
   ParseStatus Scan(std::string_view data, const HeadLimits& limits, bool is_request,
@@ -82,8 +86,18 @@ class ChunkedDecoder {
 
  private:
   enum class State : uint8_t {
-    kSize, kExtension, kSizeLf, kData, kDataCr, kDataLf, kTrailerStart, kTrailerName, kTrailerLine,
-    kTrailerLf, kFinalLf, kDone
+    kSize,
+    kExtension,
+    kSizeLf,
+    kData,
+    kDataCr,
+    kDataLf,
+    kTrailerStart,
+    kTrailerName,
+    kTrailerLine,
+    kTrailerLf,
+    kFinalLf,
+    kDone
   };
   State state_ = State::kSize;
   uint64_t remaining_ = 0;

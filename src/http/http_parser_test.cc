@@ -20,7 +20,6 @@ namespace {
 
 using namespace std::string_literals;
 
-
 // What a client's head leads to after HeadScanner + ParseRequestHead.
 struct Outcome {
   ParseStatus status = ParseStatus::kIncomplete;  // kDone = parsed and accepted
@@ -55,8 +54,7 @@ Outcome ParseWhole(std::string_view data, HttpRequest& request, const HeadLimits
 
 // The input growing one byte at a time, as a slow client would send it; stops at the
 // first answer that is not kIncomplete.
-Outcome ParseBytewise(std::string_view data, HttpRequest& request,
-                      const HeadLimits& limits = {}) {
+Outcome ParseBytewise(std::string_view data, HttpRequest& request, const HeadLimits& limits = {}) {
   HeadScanner scanner;
   Outcome out;
   for (size_t n = 1; n <= data.size(); ++n) {
@@ -77,8 +75,7 @@ std::string Get(std::string_view extra_headers) {
   return "GET /v1/models HTTP/1.1\r\nHost: gw\r\n" + std::string(extra_headers) + "\r\n";
 }
 std::string Post(std::string_view extra_headers) {
-  return "POST /v1/chat/completions HTTP/1.1\r\nHost: gw\r\n" + std::string(extra_headers) +
-         "\r\n";
+  return "POST /v1/chat/completions HTTP/1.1\r\nHost: gw\r\n" + std::string(extra_headers) + "\r\n";
 }
 std::string Fields(int n) {
   std::string out;
@@ -127,9 +124,15 @@ const std::vector<RejectCase>& RejectTable() {
       {"header_name_non_ascii", Get("X-\xC3\xA9: b\r\n"), kBad, 400},
       // Control characters in values (HTAB is allowed, see the accept table).
       {"value_nul", Get("X-A: a"s + '\0' + "b\r\n"), kBad, 400},
-      {"value_soh", Get("X-A: a\x01" "b\r\n"), kBad, 400},
+      {"value_soh",
+       Get("X-A: a\x01"
+           "b\r\n"),
+       kBad, 400},
       {"value_esc", Get("X-A: \x1b[31m\r\n"), kBad, 400},
-      {"value_del", Get("X-A: a\x7f" "b\r\n"), kBad, 400},
+      {"value_del",
+       Get("X-A: a\x7f"
+           "b\r\n"),
+       kBad, 400},
       // Request line.
       {"method_invalid_char", "G(T / HTTP/1.1\r\nHost: gw\r\n\r\n", kBad, 400},
       {"method_control_char", "GE\x01T / HTTP/1.1\r\nHost: gw\r\n\r\n", kBad, 400},
@@ -162,10 +165,10 @@ const std::vector<RejectCase>& RejectTable() {
       {"version_letters", "GET / HTTP/a.b\r\nHost: gw\r\n\r\n", kBad, 400},
       // Transfer-Encoding.
       {"te_gzip", Post("Transfer-Encoding: gzip\r\n"), ErrorClass::kNotImplemented, 501},
-      {"te_chunked_gzip", Post("Transfer-Encoding: chunked, gzip\r\n"),
-       ErrorClass::kNotImplemented, 501},
-      {"te_gzip_chunked", Post("Transfer-Encoding: gzip, chunked\r\n"),
-       ErrorClass::kNotImplemented, 501},
+      {"te_chunked_gzip", Post("Transfer-Encoding: chunked, gzip\r\n"), ErrorClass::kNotImplemented,
+       501},
+      {"te_gzip_chunked", Post("Transfer-Encoding: gzip, chunked\r\n"), ErrorClass::kNotImplemented,
+       501},
       {"te_identity", Post("Transfer-Encoding: identity\r\n"), ErrorClass::kNotImplemented, 501},
       {"te_empty", Post("Transfer-Encoding: \r\n"), kBad, 400},
       {"te_duplicate", Post("Transfer-Encoding: chunked\r\nTransfer-Encoding: chunked\r\n"), kBad,
@@ -235,75 +238,75 @@ struct AcceptCase {
 
 const std::vector<AcceptCase>& AcceptTable() {
   static const std::vector<AcceptCase> table = {
-      {"get", "GET /v1/models HTTP/1.1\r\nHost: gw\r\n\r\n", Method::kGet, "GET", "/v1/models",
-       "", 1, true, false, false, 0},
+      {"get", "GET /v1/models HTTP/1.1\r\nHost: gw\r\n\r\n", Method::kGet, "GET", "/v1/models", "",
+       1, true, false, false, 0},
       {"post_length", Post("Content-Type: application/json\r\nContent-Length: 42\r\n"),
        Method::kPost, "POST", "/v1/chat/completions", "", 1, true, false, false, 42},
       {"post_chunked", Post("Transfer-Encoding: chunked\r\n"), Method::kPost, "POST",
        "/v1/chat/completions", "", 1, true, false, true, 0},
       {"te_chunked_case", Post("transfer-encoding: Chunked\r\n"), Method::kPost, "POST",
        "/v1/chat/completions", "", 1, true, false, true, 0},
-      {"cl_ows", Post("Content-Length:   7  \r\n"), Method::kPost, "POST",
-       "/v1/chat/completions", "", 1, true, false, false, 7},
+      {"cl_ows", Post("Content-Length:   7  \r\n"), Method::kPost, "POST", "/v1/chat/completions",
+       "", 1, true, false, false, 7},
       {"cl_leading_zeros", Post("Content-Length: 0007\r\n"), Method::kPost, "POST",
        "/v1/chat/completions", "", 1, true, false, false, 7},
       {"cl_18_digits", Post("Content-Length: 999999999999999999\r\n"), Method::kPost, "POST",
        "/v1/chat/completions", "", 1, true, false, false, 999999999999999999ull},
       {"leading_crlfs", "\r\n\r\n\r\n\r\nGET /health/live HTTP/1.1\r\nHost: gw\r\n\r\n",
        Method::kGet, "GET", "/health/live", "", 1, true, false, false, 0},
-      {"query", "GET /v1/models?limit=1&x=%20y HTTP/1.1\r\nHost: gw\r\n\r\n", Method::kGet,
-       "GET", "/v1/models", "limit=1&x=%20y", 1, true, false, false, 0},
+      {"query", "GET /v1/models?limit=1&x=%20y HTTP/1.1\r\nHost: gw\r\n\r\n", Method::kGet, "GET",
+       "/v1/models", "limit=1&x=%20y", 1, true, false, false, 0},
       {"empty_query", "GET /v1/models? HTTP/1.1\r\nHost: gw\r\n\r\n", Method::kGet, "GET",
        "/v1/models", "", 1, true, false, false, 0},
       {"two_question_marks", "GET /a?b?c HTTP/1.1\r\nHost: gw\r\n\r\n", Method::kGet, "GET", "/a",
        "b?c", 1, true, false, false, 0},
       {"options_asterisk", "OPTIONS * HTTP/1.1\r\nHost: gw\r\n\r\n", Method::kOptions, "OPTIONS",
        "*", "", 1, true, false, false, 0},
-      {"extension_method", "PURGE /x HTTP/1.1\r\nHost: gw\r\n\r\n", Method::kOther, "PURGE",
-       "/x", "", 1, true, false, false, 0},
+      {"extension_method", "PURGE /x HTTP/1.1\r\nHost: gw\r\n\r\n", Method::kOther, "PURGE", "/x",
+       "", 1, true, false, false, 0},
       {"lowercase_method_is_other", "get / HTTP/1.1\r\nHost: gw\r\n\r\n", Method::kOther, "get",
        "/", "", 1, true, false, false, 0},
       // Keep-alive: HTTP/1.1 defaults to keep-alive, HTTP/1.0 to close; Connection tokens.
       {"http10_no_host", "GET / HTTP/1.0\r\n\r\n", Method::kGet, "GET", "/", "", 0, false, false,
        false, 0},
-      {"http10_keep_alive", "GET / HTTP/1.0\r\nConnection: keep-alive\r\n\r\n", Method::kGet,
+      {"http10_keep_alive", "GET / HTTP/1.0\r\nConnection: keep-alive\r\n\r\n", Method::kGet, "GET",
+       "/", "", 0, true, false, false, 0},
+      {"http10_keep_alive_case", "GET / HTTP/1.0\r\nConnection: Keep-Alive\r\n\r\n", Method::kGet,
        "GET", "/", "", 0, true, false, false, 0},
-      {"http10_keep_alive_case", "GET / HTTP/1.0\r\nConnection: Keep-Alive\r\n\r\n",
-       Method::kGet, "GET", "/", "", 0, true, false, false, 0},
       {"http10_keep_alive_then_close", "GET / HTTP/1.0\r\nConnection: keep-alive, close\r\n\r\n",
        Method::kGet, "GET", "/", "", 0, false, false, false, 0},
       {"http10_close_then_keep_alive", "GET / HTTP/1.0\r\nConnection: close, keep-alive\r\n\r\n",
        Method::kGet, "GET", "/", "", 0, false, false, false, 0},
       {"http10_close_field_then_keep_alive_field",
-       "GET / HTTP/1.0\r\nConnection: close\r\nConnection: keep-alive\r\n\r\n", Method::kGet,
-       "GET", "/", "", 0, false, false, false, 0},
+       "GET / HTTP/1.0\r\nConnection: close\r\nConnection: keep-alive\r\n\r\n", Method::kGet, "GET",
+       "/", "", 0, false, false, false, 0},
       {"http11_close", Get("Connection: close\r\n"), Method::kGet, "GET", "/v1/models", "", 1,
        false, false, false, 0},
-      {"http11_close_case", Get("Connection: CLOSE\r\n"), Method::kGet, "GET", "/v1/models", "",
-       1, false, false, false, 0},
+      {"http11_close_case", Get("Connection: CLOSE\r\n"), Method::kGet, "GET", "/v1/models", "", 1,
+       false, false, false, 0},
       {"http11_token_list", Get("Connection: upgrade ,\tclose\r\n"), Method::kGet, "GET",
        "/v1/models", "", 1, false, false, false, 0},
       {"http11_keep_alive", Get("Connection: keep-alive\r\n"), Method::kGet, "GET", "/v1/models",
        "", 1, true, false, false, 0},
-      {"http11_closed_substring", Get("Connection: closed\r\n"), Method::kGet, "GET",
-       "/v1/models", "", 1, true, false, false, 0},
+      {"http11_closed_substring", Get("Connection: closed\r\n"), Method::kGet, "GET", "/v1/models",
+       "", 1, true, false, false, 0},
       // Expect: 100-continue only means something in HTTP/1.1.
       {"expect_continue", Post("Expect: 100-continue\r\nContent-Length: 3\r\n"), Method::kPost,
        "POST", "/v1/chat/completions", "", 1, true, true, false, 3},
-      {"expect_continue_case", Post("Expect: 100-Continue\r\nContent-Length: 3\r\n"),
-       Method::kPost, "POST", "/v1/chat/completions", "", 1, true, true, false, 3},
+      {"expect_continue_case", Post("Expect: 100-Continue\r\nContent-Length: 3\r\n"), Method::kPost,
+       "POST", "/v1/chat/completions", "", 1, true, true, false, 3},
       {"expect_other", Post("Expect: something\r\nContent-Length: 3\r\n"), Method::kPost, "POST",
        "/v1/chat/completions", "", 1, true, false, false, 3},
       {"expect_continue_http10",
        "POST /v1/embeddings HTTP/1.0\r\nExpect: 100-continue\r\nContent-Length: 3\r\n\r\n",
        Method::kPost, "POST", "/v1/embeddings", "", 0, false, false, false, 3},
       // Characters that are allowed.
-      {"value_htab_and_obs_text", Get("X-A: a\tb \xC3\xA9\r\n"), Method::kGet, "GET",
-       "/v1/models", "", 1, true, false, false, 0},
+      {"value_htab_and_obs_text", Get("X-A: a\tb \xC3\xA9\r\n"), Method::kGet, "GET", "/v1/models",
+       "", 1, true, false, false, 0},
       {"empty_value", Get("X-Empty:\r\n"), Method::kGet, "GET", "/v1/models", "", 1, true, false,
        false, 0},
-      {"token_chars_in_name", Get("X-!#$%&'*+.^`|~: v\r\n"), Method::kGet, "GET", "/v1/models",
-       "", 1, true, false, false, 0},
+      {"token_chars_in_name", Get("X-!#$%&'*+.^`|~: v\r\n"), Method::kGet, "GET", "/v1/models", "",
+       1, true, false, false, 0},
       {"hundred_fields", "GET / HTTP/1.1\r\nHost: gw\r\n" + Fields(99) + "\r\n", Method::kGet,
        "GET", "/", "", 1, true, false, false, 0},
       {"uri_at_limit", "GET /" + std::string(8191, 'a') + " HTTP/1.1\r\nHost: gw\r\n\r\n",
@@ -346,8 +349,9 @@ INSTANTIATE_TEST_SUITE_P(Requests, AcceptTest, testing::ValuesIn(AcceptTable()),
                          });
 
 TEST(RequestHead, HeadersAreTrimmedViewsIntoTheBuffer) {
-  std::string raw = "POST /v1/embeddings HTTP/1.1\r\nHost:gw\r\nX-A: \t spaced value \t\r\n"
-                    "x-a: second\r\nContent-Length: 2\r\n\r\n{}";
+  std::string raw =
+      "POST /v1/embeddings HTTP/1.1\r\nHost:gw\r\nX-A: \t spaced value \t\r\n"
+      "x-a: second\r\nContent-Length: 2\r\n\r\n{}";
   HttpRequest r;
   Outcome o = ParseWhole(raw, r);
   ASSERT_EQ(o.status, ParseStatus::kDone);
@@ -461,12 +465,12 @@ struct ResponseCase {
 
 const std::vector<ResponseCase>& ResponseTable() {
   static const std::vector<ResponseCase> table = {
-      {"ok_length", "HTTP/1.1 200 OK\r\nContent-Length: 12\r\n\r\n", 200, 1, false, true, 12,
-       true, false},
+      {"ok_length", "HTTP/1.1 200 OK\r\nContent-Length: 12\r\n\r\n", 200, 1, false, true, 12, true,
+       false},
       {"no_reason", "HTTP/1.1 200\r\nContent-Length: 0\r\n\r\n", 200, 1, false, true, 0, true,
        false},
-      {"empty_reason", "HTTP/1.1 404 \r\nContent-Length: 3\r\n\r\n", 404, 1, false, true, 3,
-       true, false},
+      {"empty_reason", "HTTP/1.1 404 \r\nContent-Length: 3\r\n\r\n", 404, 1, false, true, 3, true,
+       false},
       {"chunked", "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n", 200, 1, true, false, 0,
        true, false},
       {"close_delimited", "HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\n\r\n", 200, 1,
@@ -475,18 +479,20 @@ const std::vector<ResponseCase>& ResponseTable() {
        false, 0, false, false},
       {"http10", "HTTP/1.0 200 OK\r\nContent-Length: 1\r\n\r\n", 200, 0, false, true, 1, false,
        false},
-      {"http10_keep_alive", "HTTP/1.0 200 OK\r\nConnection: keep-alive\r\nContent-Length: 1\r\n\r\n",
-       200, 0, false, true, 1, true, false},
+      {"http10_keep_alive",
+       "HTTP/1.0 200 OK\r\nConnection: keep-alive\r\nContent-Length: 1\r\n\r\n", 200, 0, false,
+       true, 1, true, false},
       {"continue", "HTTP/1.1 100 Continue\r\n\r\n", 100, 1, false, false, 0, true, true},
       {"early_hints", "HTTP/1.1 103 Early Hints\r\nLink: </a>\r\n\r\n", 103, 1, false, false, 0,
        true, true},
       {"no_content", "HTTP/1.1 204 No Content\r\n\r\n", 204, 1, false, false, 0, true, true},
       {"not_modified_with_length", "HTTP/1.1 304 Not Modified\r\nContent-Length: 10\r\n\r\n", 304,
        1, false, true, 10, true, true},
-      {"server_error", "HTTP/1.1 503 Service Unavailable\r\nRetry-After: 1\r\n\r\n", 503, 1,
-       false, false, 0, true, false},
-      {"duplicate_identical_length", "HTTP/1.1 200 OK\r\nContent-Length: 4\r\nContent-Length: 4\r\n\r\n",
-       200, 1, false, true, 4, true, false},
+      {"server_error", "HTTP/1.1 503 Service Unavailable\r\nRetry-After: 1\r\n\r\n", 503, 1, false,
+       false, 0, true, false},
+      {"duplicate_identical_length",
+       "HTTP/1.1 200 OK\r\nContent-Length: 4\r\nContent-Length: 4\r\n\r\n", 200, 1, false, true, 4,
+       true, false},
       {"underscore_allowed", "HTTP/1.1 200 OK\r\nX_Upstream: 1\r\nContent-Length: 0\r\n\r\n", 200,
        1, false, true, 0, true, false},
   };
@@ -570,8 +576,9 @@ TEST(ResponseHead, ScannerRejectsBareLfAndLeadingEmptyLine) {
 TEST(ResponseHead, ResetClearsPreviousResponse) {
   HttpResponseHead head;
   ParseError error;
-  ASSERT_TRUE(ParseResponseHead("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n",
-                                HeadLimits{}, head, error));
+  ASSERT_TRUE(ParseResponseHead(
+      "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n", HeadLimits{},
+      head, error));
   ASSERT_TRUE(ParseResponseHead("HTTP/1.1 201 Created\r\nContent-Length: 2\r\n\r\n", HeadLimits{},
                                 head, error));
   EXPECT_EQ(head.status, 201);
@@ -581,7 +588,8 @@ TEST(ResponseHead, ResetClearsPreviousResponse) {
 }
 
 TEST(TokenChars, MatchRfc9110) {
-  std::string tchar = "!#$%&'*+-.^_`|~0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ";
+  std::string tchar =
+      "!#$%&'*+-.^_`|~0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ";
   for (int c = 0; c < 256; ++c) {
     bool expected = tchar.find(static_cast<char>(c)) != std::string::npos && c != 0;
     EXPECT_EQ(IsTokenChar(static_cast<unsigned char>(c)), expected) << c;
@@ -629,7 +637,7 @@ DecodeResult DecodePieces(std::string_view input, const std::vector<size_t>& cut
 struct ChunkedCase {
   const char* name;
   std::string input;
-  std::string body;  // expected payload
+  std::string body;     // expected payload
   size_t trailing = 0;  // bytes of `input` after the chunked body (not consumed)
 };
 

@@ -12,13 +12,20 @@ namespace asio = boost::asio;
 
 ErrorClass ToErrorClass(UpstreamFailure failure) {
   switch (failure) {
-    case UpstreamFailure::kNone: return ErrorClass::kNone;
-    case UpstreamFailure::kConnect: return ErrorClass::kUpstreamUnreachable;
-    case UpstreamFailure::kTimeout: return ErrorClass::kUpstreamTimeout;
-    case UpstreamFailure::kReset: return ErrorClass::kUpstreamReset;
-    case UpstreamFailure::kBadResponse: return ErrorClass::kUpstreamBadResponse;
-    case UpstreamFailure::kTooLarge: return ErrorClass::kUpstreamBadResponse;
-    case UpstreamFailure::kAborted: return ErrorClass::kClientClosed;
+    case UpstreamFailure::kNone:
+      return ErrorClass::kNone;
+    case UpstreamFailure::kConnect:
+      return ErrorClass::kUpstreamUnreachable;
+    case UpstreamFailure::kTimeout:
+      return ErrorClass::kUpstreamTimeout;
+    case UpstreamFailure::kReset:
+      return ErrorClass::kUpstreamReset;
+    case UpstreamFailure::kBadResponse:
+      return ErrorClass::kUpstreamBadResponse;
+    case UpstreamFailure::kTooLarge:
+      return ErrorClass::kUpstreamBadResponse;
+    case UpstreamFailure::kAborted:
+      return ErrorClass::kClientClosed;
   }
   return ErrorClass::kInternal;
 }
@@ -27,14 +34,18 @@ namespace {
 
 std::string_view FailureMessage(UpstreamFailure failure) {
   switch (failure) {
-    case UpstreamFailure::kConnect: return "Could not connect to the upstream model server.";
-    case UpstreamFailure::kTimeout: return "The upstream model server did not respond in time.";
-    case UpstreamFailure::kReset: return "The upstream model server closed the connection.";
+    case UpstreamFailure::kConnect:
+      return "Could not connect to the upstream model server.";
+    case UpstreamFailure::kTimeout:
+      return "The upstream model server did not respond in time.";
+    case UpstreamFailure::kReset:
+      return "The upstream model server closed the connection.";
     case UpstreamFailure::kBadResponse:
       return "The upstream model server sent a malformed response.";
     case UpstreamFailure::kTooLarge:
       return "The upstream model server's response exceeded the configured size limit.";
-    default: return "The upstream request failed.";
+    default:
+      return "The upstream request failed.";
   }
 }
 
@@ -92,9 +103,9 @@ asio::awaitable<UpstreamFailure> UpstreamExchange::Exchange() {
     if (!lease.connection) co_return lease.failure;
     conn_ = std::move(lease.connection);
     ctx_.upstream_sent = std::chrono::steady_clock::now();
-    Duration head_timeout = ctx_.stream ? Duration(backend_.first_byte_timeout)
-                                        : Duration(std::min(backend_.first_byte_timeout,
-                                                            backend_.total_timeout));
+    Duration head_timeout =
+        ctx_.stream ? Duration(backend_.first_byte_timeout)
+                    : Duration(std::min(backend_.first_byte_timeout, backend_.total_timeout));
     conn_->SetDeadline(ctx_.upstream_sent + head_timeout);
     client_.WatchForDisconnect(conn_.get());
     failure = co_await conn_->Write(request);

@@ -26,11 +26,14 @@ void AppendStreamError(std::string& out, ErrorClass error, std::string_view mess
 
 std::string_view StreamErrorMessage(ErrorClass error) {
   switch (error) {
-    case ErrorClass::kUpstreamTimeout: return "The upstream model server stopped sending events.";
-    case ErrorClass::kUpstreamBadResponse: return "The upstream model server sent a malformed stream.";
+    case ErrorClass::kUpstreamTimeout:
+      return "The upstream model server stopped sending events.";
+    case ErrorClass::kUpstreamBadResponse:
+      return "The upstream model server sent a malformed stream.";
     case ErrorClass::kStreamTruncated:
       return "The upstream stream ended before it was complete ([DONE] was not received).";
-    default: return "The upstream connection broke in the middle of the stream.";
+    default:
+      return "The upstream connection broke in the middle of the stream.";
   }
 }
 
@@ -74,9 +77,10 @@ asio::awaitable<void> UpstreamExchange::RelayBuffered() {
     bool openai_error = head.content_type.find("json") != std::string::npos &&
                         body.find("\"error\"") != std::string::npos;
     if (!openai_error) {
-      std::string message = "The upstream model server returned HTTP " + std::to_string(status) + ".";
-      LocalReply reply = ErrorReply(ErrorClass::kUpstreamError, message, "",
-                                    status >= 500 ? 502 : status);
+      std::string message =
+          "The upstream model server returned HTTP " + std::to_string(status) + ".";
+      LocalReply reply =
+          ErrorReply(ErrorClass::kUpstreamError, message, "", status >= 500 ? 502 : status);
       reply.headers = std::move(head.headers);
       co_await SendLocalReply(client_, ctx_, chain_, reply);
       co_return;
@@ -212,7 +216,8 @@ asio::awaitable<void> UpstreamExchange::RelayStream() {
   if (chunked && !batch.empty()) AppendChunkHeader(out, batch.size());
   std::string_view tail = chunked ? (batch.empty() ? kLastChunk : std::string_view("\r\n0\r\n\r\n"))
                                   : std::string_view();
-  std::array<asio::const_buffer, 3> last{asio::buffer(out), asio::buffer(batch), asio::buffer(tail)};
+  std::array<asio::const_buffer, 3> last{asio::buffer(out), asio::buffer(batch),
+                                         asio::buffer(tail)};
   if (co_await client_.Write(last)) {
     ctx_.bytes_out += batch.size();
   } else {

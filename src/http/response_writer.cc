@@ -4,8 +4,8 @@
 #include <charconv>
 #include <ctime>
 
-#include "core/local_reply.h"
 #include "core/json_text.h"
+#include "core/local_reply.h"
 
 namespace sluice {
 

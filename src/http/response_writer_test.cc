@@ -101,9 +101,9 @@ TEST(ResponseWriter, ConnectionHeaderTable) {
     SCOPED_TRACE(testing::Message() << "HTTP/1." << c.minor << " keep_alive=" << c.keep_alive);
     std::string head = Head(404, "application/json", HeaderBlock{}, "r",
                             Framing(HeadFraming::Kind::kLength, 0, c.keep_alive, c.minor));
-    EXPECT_EQ(head.rfind(c.minor == 0 ? "HTTP/1.0 404 Not Found\r\n" : "HTTP/1.1 404 Not Found\r\n",
-                         0),
-              0u);
+    EXPECT_EQ(
+        head.rfind(c.minor == 0 ? "HTTP/1.0 404 Not Found\r\n" : "HTTP/1.1 404 Not Found\r\n", 0),
+        0u);
     HttpResponseHead parsed = ParseBack(head);
     EXPECT_EQ(parsed.headers.Get("connection"), c.connection);
     EXPECT_EQ(parsed.headers.Count("connection"), *c.connection ? 1 : 0);
@@ -113,7 +113,8 @@ TEST(ResponseWriter, ConnectionHeaderTable) {
 }
 
 TEST(ResponseWriter, NoContentTypeNoRequestId) {
-  std::string head = Head(204, "", HeaderBlock{}, "", Framing(HeadFraming::Kind::kLength, 0, true, 1));
+  std::string head =
+      Head(204, "", HeaderBlock{}, "", Framing(HeadFraming::Kind::kLength, 0, true, 1));
   EXPECT_EQ(WithoutDate(head), "HTTP/1.1 204 No Content\r\nContent-Length: 0\r\n\r\n");
 }
 
@@ -163,8 +164,13 @@ TEST(ResponseWriter, ChunkHeaderIsLowercaseHex) {
     size_t size;
     const char* text;
   } kCases[] = {
-      {0, "0\r\n"}, {1, "1\r\n"}, {10, "a\r\n"}, {255, "ff\r\n"}, {4096, "1000\r\n"},
-      {0xABCDEF, "abcdef\r\n"}, {SIZE_MAX, "ffffffffffffffff\r\n"},
+      {0, "0\r\n"},
+      {1, "1\r\n"},
+      {10, "a\r\n"},
+      {255, "ff\r\n"},
+      {4096, "1000\r\n"},
+      {0xABCDEF, "abcdef\r\n"},
+      {SIZE_MAX, "ffffffffffffffff\r\n"},
   };
   for (const auto& c : kCases) {
     std::string out = "prefix";
@@ -178,7 +184,8 @@ TEST(ResponseWriter, ChunkHeaderIsLowercaseHex) {
 TEST(ResponseWriter, ChunkFramingRoundTripsThroughTheDecoder) {
   std::string wire;
   std::string expected;
-  for (std::string piece : {std::string("data: a\n\n"), "data: " + std::string(300, 'b') + "\n\n"}) {
+  for (std::string piece :
+       {std::string("data: a\n\n"), "data: " + std::string(300, 'b') + "\n\n"}) {
     AppendChunkHeader(wire, piece.size());
     wire += piece;
     wire += kChunkTrailer;

@@ -268,7 +268,8 @@ asio::awaitable<bool> Session::ReadBody(size_t head_size) {
     if (status == ParseStatus::kDone) {
       // Drop the raw chunk bytes so the buffer holds head + pipelined bytes only.
       char* base = in_.get() + in_begin_;
-      std::memmove(base + head_size, base + head_size + used, in_end_ - in_begin_ - head_size - used);
+      std::memmove(base + head_size, base + head_size + used,
+                   in_end_ - in_begin_ - head_size - used);
       in_end_ -= used;
       break;
     }
@@ -330,11 +331,10 @@ void Session::WatchForDisconnect(Abortable* target) {
   }
   if (!PollClient()) return;
   watching_ = true;
-  socket_.async_wait(asio::ip::tcp::socket::wait_read,
-                     [self = shared_from_this(), generation = watch_generation_](
-                         const boost::system::error_code& ec) {
-                       self->OnClientReadable(ec, generation);
-                     });
+  socket_.async_wait(
+      asio::ip::tcp::socket::wait_read,
+      [self = shared_from_this(), generation = watch_generation_](
+          const boost::system::error_code& ec) { self->OnClientReadable(ec, generation); });
 }
 
 void Session::OnClientReadable(const boost::system::error_code& ec, uint64_t generation) {

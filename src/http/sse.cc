@@ -6,7 +6,6 @@
 #include <boost/json/stream_parser.hpp>
 #include <cstring>
 
-
 namespace sluice {
 
 void SseParser::Reset() {
@@ -157,10 +156,14 @@ bool ExtractUsage(std::string_view json, Usage& usage) {
   for (size_t hit = json.rfind(kKey); hit != std::string_view::npos;
        hit = hit == 0 ? std::string_view::npos : json.rfind(kKey, hit - 1)) {
     size_t p = hit + kKey.size();
-    while (p < json.size() && (json[p] == ' ' || json[p] == '\t' || json[p] == '\n' || json[p] == '\r')) ++p;
+    while (p < json.size() &&
+           (json[p] == ' ' || json[p] == '\t' || json[p] == '\n' || json[p] == '\r'))
+      ++p;
     if (p >= json.size() || json[p] != ':') continue;
     ++p;
-    while (p < json.size() && (json[p] == ' ' || json[p] == '\t' || json[p] == '\n' || json[p] == '\r')) ++p;
+    while (p < json.size() &&
+           (json[p] == ' ' || json[p] == '\t' || json[p] == '\n' || json[p] == '\r'))
+      ++p;
     if (p < json.size() && json[p] == '{') {
       pos = p;
       break;
@@ -181,7 +184,8 @@ bool ExtractUsage(std::string_view json, Usage& usage) {
   usage.total_tokens = ReadCount(obj, "total_tokens");
   if (usage.total_tokens == 0) usage.total_tokens = usage.prompt_tokens + usage.completion_tokens;
   usage.cached_tokens = 0;
-  if (const auto* details = obj.if_contains("prompt_tokens_details"); details && details->is_object()) {
+  if (const auto* details = obj.if_contains("prompt_tokens_details");
+      details && details->is_object()) {
     usage.cached_tokens = ReadCount(details->get_object(), "cached_tokens");
   }
   usage.known = true;

@@ -42,8 +42,8 @@ class SseParser {
 
   size_t max_event_bytes_;
   std::string buffer_;
-  size_t start_ = 0;  // first byte of the event under construction
-  size_t scan_ = 0;   // first byte not yet scanned (always at a line start)
+  size_t start_ = 0;    // first byte of the event under construction
+  size_t scan_ = 0;     // first byte not yet scanned (always at a line start)
   size_t checked_ = 0;  // the unfinished line holds no CR or LF before this offset
   // Fields of the event under construction, as offsets into buffer_ (it may reallocate).
   size_t name_begin_ = 0, name_len_ = 0;

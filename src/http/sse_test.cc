@@ -36,9 +36,13 @@ bool Drain(SseParser& parser, std::vector<Ev>& out) {
   SseEvent event;
   for (;;) {
     switch (parser.Next(event)) {
-      case SseParser::Result::kEvent: out.push_back(Copy(event)); break;
-      case SseParser::Result::kNeedMore: return true;
-      case SseParser::Result::kTooLarge: return false;
+      case SseParser::Result::kEvent:
+        out.push_back(Copy(event));
+        break;
+      case SseParser::Result::kNeedMore:
+        return true;
+      case SseParser::Result::kTooLarge:
+        return false;
     }
   }
 }
@@ -77,9 +81,9 @@ TEST(SseParser, OpenAiStream) {
   std::string a = "data: {\"choices\":[{\"delta\":{\"content\":\"Hi\"}}]}\n\n";
   std::string b = "data: {\"choices\":[],\"usage\":{\"total_tokens\":3}}\n\n";
   std::string done = "data: [DONE]\n\n";
-  ExpectEvents(a + b + done, {Data(a, "{\"choices\":[{\"delta\":{\"content\":\"Hi\"}}]}"),
-                              Data(b, "{\"choices\":[],\"usage\":{\"total_tokens\":3}}"),
-                              Data(done, "[DONE]")});
+  ExpectEvents(a + b + done,
+               {Data(a, "{\"choices\":[{\"delta\":{\"content\":\"Hi\"}}]}"),
+                Data(b, "{\"choices\":[],\"usage\":{\"total_tokens\":3}}"), Data(done, "[DONE]")});
 }
 
 TEST(SseParser, LineEndings) {
@@ -96,8 +100,7 @@ TEST(SseParser, LoneCrLineEndings) {
   // A CR at the very end of the buffer may be the first half of a CRLF, so the parser waits
   // for the next byte before it ends the line; the last event is delivered once more input
   // arrives.
-  ExpectEvents("data: a\r\rdata: b\r\r:",
-               {Data("data: a\r\r", "a"), Data("data: b\r\r", "b")});
+  ExpectEvents("data: a\r\rdata: b\r\r:", {Data("data: a\r\r", "a"), Data("data: b\r\r", "b")});
   SseParser parser;
   parser.Feed("data: a\r\r");
   std::vector<Ev> events;
@@ -112,8 +115,8 @@ TEST(SseParser, LoneCrLineEndings) {
 
 TEST(SseParser, CommentsAndPings) {
   ExpectEvents(": ping\n\n:keep-alive\r\n\r\ndata: x\n\n",
-               {Ev{": ping\n\n", "", "", false, true}, Ev{":keep-alive\r\n\r\n", "", "", false, true},
-                Data("data: x\n\n", "x")});
+               {Ev{": ping\n\n", "", "", false, true},
+                Ev{":keep-alive\r\n\r\n", "", "", false, true}, Data("data: x\n\n", "x")});
   // A comment inside an event does not make it comment-only and is not part of the data.
   ExpectEvents("data: a\n: note\ndata: b\n\n", {Data("data: a\n: note\ndata: b\n\n", "a\nb")});
 }
@@ -154,8 +157,8 @@ TEST(SseParser, ManyEventsCompactTheBuffer) {
     std::string raw = "event: e" + std::to_string(i) + "\ndata: " + std::to_string(i) +
                       "\ndata: " + std::string(i % 50, 'x') + "\n\n";
     input += raw;
-    expected.push_back(Data(raw, std::to_string(i) + "\n" + std::string(i % 50, 'x'),
-                            "e" + std::to_string(i)));
+    expected.push_back(
+        Data(raw, std::to_string(i) + "\n" + std::string(i % 50, 'x'), "e" + std::to_string(i)));
   }
   std::vector<size_t> cuts;
   for (size_t i = 7; i < input.size(); i += 1237) cuts.push_back(i);
@@ -220,8 +223,8 @@ TEST(SseParser, EventOverTheLimitIsTooLarge) {
   std::string unterminated = "data: " + std::string(kLimit + 100, 'z');
   for (const std::string* big : {&single_line, &multi_line, &unterminated}) {
     for (size_t piece : {size_t{1}, size_t{1000}, size_t{4096}, small.size() + big->size()}) {
-      SCOPED_TRACE(testing::Message() << "event of " << big->size() << " bytes, pieces of "
-                                      << piece);
+      SCOPED_TRACE(testing::Message()
+                   << "event of " << big->size() << " bytes, pieces of " << piece);
       SseParser parser(kLimit);
       std::vector<Ev> events;
       EXPECT_TRUE(FeedUntilTooLarge(parser, small + *big, piece, events));
@@ -306,8 +309,8 @@ TEST(ExtractUsage, StreamUsageChunkWithCachedTokens) {
 
 TEST(ExtractUsage, EmbeddingsAndMissingTotal) {
   Usage usage;
-  ASSERT_TRUE(ExtractUsage(R"({"object":"list","data":[],"usage":{"prompt_tokens":8,"total_tokens":8}})",
-                           usage));
+  ASSERT_TRUE(ExtractUsage(
+      R"({"object":"list","data":[],"usage":{"prompt_tokens":8,"total_tokens":8}})", usage));
   EXPECT_EQ(usage.prompt_tokens, 8);
   EXPECT_EQ(usage.completion_tokens, 0);
   EXPECT_EQ(usage.total_tokens, 8);
@@ -385,7 +388,8 @@ TEST(ExtractUsage, HostileCountsStayInRange) {
 TEST(ExtractUsage, WrongTypesCountAsZero) {
   Usage usage;
   ASSERT_TRUE(ExtractUsage(R"({"usage":{"prompt_tokens":"12","completion_tokens":true,
-    "prompt_tokens_details":null}})", usage));
+    "prompt_tokens_details":null}})",
+                           usage));
   EXPECT_EQ(usage.prompt_tokens, 0);
   EXPECT_EQ(usage.completion_tokens, 0);
   EXPECT_EQ(usage.total_tokens, 0);

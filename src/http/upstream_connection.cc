@@ -63,9 +63,9 @@ bool UpstreamConnection::LooksAlive() {
   if (!socket().is_open()) return false;
   char byte;
   ssize_t n = ::recv(socket().native_handle(), &byte, 1, MSG_PEEK | MSG_DONTWAIT);
-  if (n == 0) return false;                            // peer closed
-  if (n > 0) return tls_.has_value();                  // TLS may hold session tickets
-  return errno == EAGAIN || errno == EWOULDBLOCK;      // nothing to read: alive
+  if (n == 0) return false;                        // peer closed
+  if (n > 0) return tls_.has_value();              // TLS may hold session tickets
+  return errno == EAGAIN || errno == EWOULDBLOCK;  // nothing to read: alive
 }
 
 asio::awaitable<UpstreamFailure> UpstreamConnection::Connect(
@@ -205,8 +205,8 @@ asio::awaitable<UpstreamFailure> UpstreamConnection::ReadBody(std::string& out, 
           size_t consumed = 0;
           ParseError error;
           size_t before = out.size();
-          ParseStatus s = chunked_.Decode(std::string_view(buffer_.data() + begin_, available),
-                                          out, consumed, error);
+          ParseStatus s = chunked_.Decode(std::string_view(buffer_.data() + begin_, available), out,
+                                          consumed, error);
           begin_ += consumed;
           if (s == ParseStatus::kError) co_return UpstreamFailure::kBadResponse;
           done = s == ParseStatus::kDone;
@@ -231,8 +231,10 @@ asio::awaitable<UpstreamFailure> UpstreamConnection::ReadBody(std::string& out, 
     }
     break;
   }
-  if (done) reusable_ = keep_alive && begin_ == end_ && !timed_out_ && !aborted_;
-  else reusable_ = keep_alive;
+  if (done)
+    reusable_ = keep_alive && begin_ == end_ && !timed_out_ && !aborted_;
+  else
+    reusable_ = keep_alive;
   co_return UpstreamFailure::kNone;
 }
 

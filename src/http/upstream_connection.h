@@ -44,7 +44,8 @@ class UpstreamConnection final : public TimeoutTarget, public Abortable {
       const std::vector<boost::asio::ip::tcp::endpoint>& endpoints);
   boost::asio::awaitable<UpstreamFailure> Write(std::span<const boost::asio::const_buffer> buffers);
   // Reads and parses the next response head (skipping 1xx interim responses).
-  boost::asio::awaitable<UpstreamFailure> ReadHead(const HeadLimits& limits, HttpResponseHead& head);
+  boost::asio::awaitable<UpstreamFailure> ReadHead(const HeadLimits& limits,
+                                                   HttpResponseHead& head);
   // Prepares body decoding for the head just read.
   void BeginBody(const HttpResponseHead& head, bool request_was_head);
   // Appends decoded body bytes to `out` (at least one byte unless the body is complete).

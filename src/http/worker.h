@@ -26,8 +26,8 @@ struct ServerState {
 class Session;
 
 // Base for sessions so the worker can find idle ones when draining.
-class SessionLink
-    : public boost::intrusive::list_base_hook<boost::intrusive::link_mode<boost::intrusive::auto_unlink>> {
+class SessionLink : public boost::intrusive::list_base_hook<
+                        boost::intrusive::link_mode<boost::intrusive::auto_unlink>> {
  public:
   virtual ~SessionLink() = default;
   // Close the connection now if it is waiting for a new request.

@@ -4,9 +4,9 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
-#include <algorithm>
 #include <map>
 
 namespace sluice {
@@ -95,9 +95,8 @@ void LineSink::WriterLoop() {
   std::string batch;
   std::unique_lock lock(mutex_);
   for (;;) {
-    wake_.wait_for(lock, kFlushInterval, [&] {
-      return stop_ || flush_requested_ || pending_.size() >= kWakeThreshold;
-    });
+    wake_.wait_for(lock, kFlushInterval,
+                   [&] { return stop_ || flush_requested_ || pending_.size() >= kWakeThreshold; });
     flush_requested_ = false;
     uint64_t upto = appended_;
     if (!pending_.empty()) {

@@ -38,13 +38,13 @@ void ModelTableResolver::Resolve(RequestContext& ctx) const {
   if (body == nullptr) return;  // pending_error already says why
   const boost::json::value* model = body->if_contains("model");
   if (model == nullptr || model->is_null()) {
-    ctx.pending_error() = ErrorReply(ErrorClass::kInvalidRequest,
-                                     "you must provide a model parameter", "model");
+    ctx.pending_error() =
+        ErrorReply(ErrorClass::kInvalidRequest, "you must provide a model parameter", "model");
     return;
   }
   if (!model->is_string() || model->get_string().empty()) {
-    ctx.pending_error() = ErrorReply(ErrorClass::kInvalidRequest,
-                                     "'model' must be a non-empty string.", "model");
+    ctx.pending_error() =
+        ErrorReply(ErrorClass::kInvalidRequest, "'model' must be a non-empty string.", "model");
     return;
   }
   std::string_view name = model->get_string();
@@ -53,8 +53,8 @@ void ModelTableResolver::Resolve(RequestContext& ctx) const {
     if (stream->is_bool()) {
       ctx.stream = stream->get_bool() && ctx.route != RouteKind::kEmbeddings;
     } else if (!stream->is_null()) {
-      ctx.pending_error() = ErrorReply(ErrorClass::kInvalidRequest,
-                                       "'stream' must be a boolean.", "stream");
+      ctx.pending_error() =
+          ErrorReply(ErrorClass::kInvalidRequest, "'stream' must be a boolean.", "stream");
       return;
     }
   }

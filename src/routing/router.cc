@@ -36,8 +36,8 @@ RouteMatch MatchRoute(Method method, std::string_view path) {
     if (rest == r.path) {
       match.kind = r.kind;
       match.name = r.name;
-      match.method_allowed = r.post ? method == Method::kPost
-                                    : (method == Method::kGet || method == Method::kHead);
+      match.method_allowed =
+          r.post ? method == Method::kPost : (method == Method::kGet || method == Method::kHead);
       match.allow = r.post ? "POST" : "GET, HEAD";
       return match;
     }

@@ -13,9 +13,9 @@ namespace sluice {
 struct RouteMatch {
   RouteKind kind = RouteKind::kNotFound;
   bool method_allowed = false;
-  std::string_view allow;        // value for the Allow header when the method is wrong
-  std::string_view param;        // path parameter, e.g. the model id of /v1/models/{id}
-  std::string_view name;         // stable route name for logs and metrics
+  std::string_view allow;  // value for the Allow header when the method is wrong
+  std::string_view param;  // path parameter, e.g. the model id of /v1/models/{id}
+  std::string_view name;   // stable route name for logs and metrics
 };
 
 RouteMatch MatchRoute(Method method, std::string_view path);

@@ -46,8 +46,8 @@ TEST(Router, RouteTable) {
       {Method::kGet, "/health/live", RouteKind::kHealthLive, true, "GET, HEAD", "health_live", ""},
       {Method::kHead, "/health/ready", RouteKind::kHealthReady, true, "GET, HEAD", "health_ready",
        ""},
-      {Method::kPost, "/health/ready", RouteKind::kHealthReady, false, "GET, HEAD",
-       "health_ready", ""},
+      {Method::kPost, "/health/ready", RouteKind::kHealthReady, false, "GET, HEAD", "health_ready",
+       ""},
       // Not routes.
       {Method::kGet, "/v1/models/", RouteKind::kNotFound, false, "", "not_found", ""},
       {Method::kGet, "/", RouteKind::kNotFound, false, "", "not_found", ""},
@@ -220,8 +220,8 @@ TEST_F(ResolverTest, StreamFlag) {
        RouteKind::kChatCompletions, true, true, false},
       {R"({"model":"llama","stream":true,"stream_options":null})", RouteKind::kChatCompletions,
        true, true, false},
-      {R"({"model":"llama","stream":true,"stream_options":{}})", RouteKind::kChatCompletions,
-       true, true, false},
+      {R"({"model":"llama","stream":true,"stream_options":{}})", RouteKind::kChatCompletions, true,
+       true, false},
   };
   for (const auto& c : kCases) {
     SCOPED_TRACE(c.body);

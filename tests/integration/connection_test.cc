@@ -28,7 +28,8 @@ std::string ChatWithN(int n) {
 }
 
 std::string ContentOf(const Response& r) {
-  return std::string(json::parse(r.body).at("choices").at(0).at("message").at("content").as_string());
+  return std::string(
+      json::parse(r.body).at("choices").at(0).at("message").at("content").as_string());
 }
 
 TEST(Connections, SequentialRequestsReuseOneUpstreamConnection) {
@@ -83,7 +84,8 @@ TEST(Connections, ChunkedRequestBodyIsDecoded) {
   GatewayHarness gateway(BasicConfig(), upstream.address());
   TestClient client(gateway.port());
   std::string body = R"({"model":"m","n":42,"messages":[]})";
-  std::string request = "POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n";
+  std::string request =
+      "POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n";
   request += "5;ext=1\r\n" + body.substr(0, 5) + "\r\n";
   char size[16];
   std::snprintf(size, sizeof(size), "%zx", body.size() - 5);
@@ -102,8 +104,10 @@ TEST(Connections, ExpectContinueGetsAnInterimResponse) {
   GatewayHarness gateway(BasicConfig(), upstream.address());
   TestClient client(gateway.port());
   std::string body = R"({"model":"m","n":7,"messages":[]})";
-  client.Send("POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nExpect: 100-continue\r\n"
-              "Content-Length: " + std::to_string(body.size()) + "\r\n\r\n");
+  client.Send(
+      "POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nExpect: 100-continue\r\n"
+      "Content-Length: " +
+      std::to_string(body.size()) + "\r\n\r\n");
   char interim[64] = {};
   ASSERT_GT(::recv(client.fd(), interim, 25, MSG_WAITALL), 0);
   EXPECT_EQ(std::string(interim, 25), "HTTP/1.1 100 Continue\r\n\r\n");
@@ -153,8 +157,8 @@ TEST(Connections, Http10StreamIsCloseDelimited) {
   GatewayHarness gateway(BasicConfig(), upstream.address());
   TestClient client(gateway.port());
   std::string body = R"({"model":"m","stream":true,"messages":[]})";
-  client.Send("POST /v1/chat/completions HTTP/1.0\r\nContent-Length: " + std::to_string(body.size()) +
-              "\r\n\r\n" + body);
+  client.Send("POST /v1/chat/completions HTTP/1.0\r\nContent-Length: " +
+              std::to_string(body.size()) + "\r\n\r\n" + body);
   auto r = client.ReadResponse();
   ASSERT_TRUE(r);
   EXPECT_FALSE(r->chunked);

@@ -21,8 +21,8 @@ using std::chrono::seconds;
 
 std::string GatewayConfig(const std::string& upstream, const std::string& drain_timeout) {
   std::string yaml = BasicConfig("", "  drain_timeout: " + drain_timeout + "\n");
-  for (auto [from, to] : {std::pair<std::string, std::string>{"{upstream}", upstream},
-                          {"{access_log}", "stdout"}}) {
+  for (auto [from, to] :
+       {std::pair<std::string, std::string>{"{upstream}", upstream}, {"{access_log}", "stdout"}}) {
     yaml.replace(yaml.find(from), from.size(), to);
   }
   return yaml;

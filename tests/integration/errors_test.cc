@@ -103,7 +103,8 @@ TEST_F(Errors, BodyOverTheLimitIs413BeforeReadingIt) {
 
 TEST_F(Errors, ChunkedBodyOverTheLimitIs413) {
   std::string chunk(800, 'a');
-  std::string request = "POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n";
+  std::string request =
+      "POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n";
   for (int i = 0; i < 2; ++i) request += "320\r\n" + chunk + "\r\n";
   request += "0\r\n\r\n";
   Response r = Roundtrip(request);
@@ -112,8 +113,9 @@ TEST_F(Errors, ChunkedBodyOverTheLimitIs413) {
 
 TEST_F(Errors, ExpectContinueWithTooLargeBodyGets413WithoutContinue) {
   TestClient client(gateway_.port());
-  client.Send("POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nContent-Length: 4096\r\n"
-              "Expect: 100-continue\r\n\r\n");
+  client.Send(
+      "POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nContent-Length: 4096\r\n"
+      "Expect: 100-continue\r\n\r\n");
   auto r = client.ReadResponse();
   ASSERT_TRUE(r);
   EXPECT_EQ(r->status, 413);
@@ -122,7 +124,10 @@ TEST_F(Errors, ExpectContinueWithTooLargeBodyGets413WithoutContinue) {
 TEST(UpstreamErrors, UnreachableUpstreamIs502) {
   // Bind and close a port so nothing listens on it.
   std::string address;
-  { FakeUpstream closed(NeverCalled); address = closed.address(); }
+  {
+    FakeUpstream closed(NeverCalled);
+    address = closed.address();
+  }
   GatewayHarness gateway(BasicConfig("    connect_timeout: 2s\n"), address);
   TestClient client(gateway.port());
   client.Send(JsonRequest("/v1/chat/completions", R"({"model":"m","messages":[]})"));
@@ -169,7 +174,9 @@ TEST(UpstreamErrors, StreamingTimeToFirstEventIsBounded) {
 
 TEST(UpstreamErrors, ProviderCredentialFailureIsNeverRelayed) {
   FakeUpstream upstream([](FakeExchange& ex) -> asio::awaitable<void> {
-    co_await ex.RespondJson(401, R"({"error":{"message":"Incorrect API key provided: sk-prov****cret","type":"invalid_request_error","code":"invalid_api_key"}})");
+    co_await ex.RespondJson(
+        401,
+        R"({"error":{"message":"Incorrect API key provided: sk-prov****cret","type":"invalid_request_error","code":"invalid_api_key"}})");
   });
   GatewayHarness gateway(BasicConfig(), upstream.address());
   TestClient client(gateway.port());
@@ -182,8 +189,10 @@ TEST(UpstreamErrors, ProviderCredentialFailureIsNeverRelayed) {
 
 TEST(UpstreamErrors, OpenAiShapedUpstreamErrorsAreRelayedWithStatusAndRetryAfter) {
   FakeUpstream upstream([](FakeExchange& ex) -> asio::awaitable<void> {
-    co_await ex.RespondJson(429, R"({"error":{"message":"slow down","type":"requests","param":null,"code":"rate_limit_exceeded"}})",
-                            "retry-after: 7\r\n");
+    co_await ex.RespondJson(
+        429,
+        R"({"error":{"message":"slow down","type":"requests","param":null,"code":"rate_limit_exceeded"}})",
+        "retry-after: 7\r\n");
   });
   GatewayHarness gateway(BasicConfig(), upstream.address());
   TestClient client(gateway.port());
@@ -198,7 +207,8 @@ TEST(UpstreamErrors, OpenAiShapedUpstreamErrorsAreRelayedWithStatusAndRetryAfter
 
 TEST(UpstreamErrors, NonJsonUpstreamFailureBecomesA502InOpenAiShape) {
   FakeUpstream upstream([](FakeExchange& ex) -> asio::awaitable<void> {
-    co_await ex.Write("HTTP/1.1 500 Oops\r\nContent-Type: text/html\r\nContent-Length: 9\r\n\r\n<h1>x</h1");
+    co_await ex.Write(
+        "HTTP/1.1 500 Oops\r\nContent-Type: text/html\r\nContent-Length: 9\r\n\r\n<h1>x</h1");
   });
   GatewayHarness gateway(BasicConfig(), upstream.address());
   TestClient client(gateway.port());

@@ -83,7 +83,8 @@ TEST(Proxy, GeneratesRequestIdWhenClientSendsNoneOrAnInvalidOne) {
   TestClient client(gateway.port());
   client.Send(JsonRequest("/v1/chat/completions", kChatBody));
   auto first = client.ReadResponse();
-  client.Send(JsonRequest("/v1/chat/completions", kChatBody, "X-Request-Id: bad id with spaces\r\n"));
+  client.Send(
+      JsonRequest("/v1/chat/completions", kChatBody, "X-Request-Id: bad id with spaces\r\n"));
   auto second = client.ReadResponse();
   ASSERT_TRUE(first && second);
   for (const Response* r : {&*first, &*second}) {
@@ -123,8 +124,9 @@ TEST(Proxy, StreamingRelaysEventsAndDropsTheUsageChunkTheClientDidNotAskFor) {
   FakeUpstream upstream(StreamThree);
   GatewayHarness gateway(BasicConfig(), upstream.address());
   TestClient client(gateway.port());
-  client.Send(JsonRequest("/v1/chat/completions",
-                          R"({"model":"m","stream":true,"messages":[{"role":"user","content":"x"}]})"));
+  client.Send(
+      JsonRequest("/v1/chat/completions",
+                  R"({"model":"m","stream":true,"messages":[{"role":"user","content":"x"}]})"));
   auto head = client.ReadHead();
   ASSERT_TRUE(head);
   EXPECT_EQ(head->status, 200);
@@ -168,8 +170,10 @@ TEST(Proxy, StreamingKeepsTheUsageChunkWhenTheClientAskedForIt) {
 
 TEST(Proxy, EmbeddingsAndAliasesAreRouted) {
   FakeUpstream upstream([](FakeExchange& ex) -> asio::awaitable<void> {
-    co_await ex.RespondJson(200, R"({"object":"list","data":[{"object":"embedding","index":0,)"
-                                 R"("embedding":[0.1,0.2]}],"model":"e","usage":{"prompt_tokens":4,"total_tokens":4}})");
+    co_await ex.RespondJson(
+        200,
+        R"({"object":"list","data":[{"object":"embedding","index":0,)"
+        R"("embedding":[0.1,0.2]}],"model":"e","usage":{"prompt_tokens":4,"total_tokens":4}})");
   });
   GatewayHarness gateway(BasicConfig(), upstream.address());
   TestClient client(gateway.port());

@@ -16,7 +16,8 @@ namespace {
 namespace json = boost::json;
 namespace asio = boost::asio;
 
-constexpr std::string_view kStreamBody = R"({"model":"m","stream":true,"messages":[{"role":"user","content":"x"}]})";
+constexpr std::string_view kStreamBody =
+    R"({"model":"m","stream":true,"messages":[{"role":"user","content":"x"}]})";
 
 std::vector<std::string> ReadAllData(TestClient& client) {
   std::vector<std::string> data;
@@ -64,8 +65,8 @@ TEST(Streaming, ClientDisconnectWhileWaitingForTheFirstByteAbortsTheUpstream) {
     client.Send(JsonRequest("/v1/chat/completions", kStreamBody));
     ASSERT_TRUE(FakeUpstream::WaitUntil([&] { return upstream.requests() == 1; }));
   }
-  ASSERT_TRUE(FakeUpstream::WaitUntil([&] { return upstream_saw_close.load(); },
-                                      std::chrono::seconds(2)));
+  ASSERT_TRUE(
+      FakeUpstream::WaitUntil([&] { return upstream_saw_close.load(); }, std::chrono::seconds(2)));
   auto log = gateway.AccessLog();
   ASSERT_EQ(log.size(), 1u);
   EXPECT_EQ(log[0].at("error").as_string(), "client_closed");

@@ -93,7 +93,8 @@ asio::awaitable<void> FakeExchange::Sleep(std::chrono::milliseconds duration) {
 
 asio::awaitable<bool> FakeExchange::RespondJson(int status, std::string_view body,
                                                 std::string_view extra_headers) {
-  std::string out = "HTTP/1.1 " + std::to_string(status) + " X\r\nContent-Type: application/json\r\n";
+  std::string out =
+      "HTTP/1.1 " + std::to_string(status) + " X\r\nContent-Type: application/json\r\n";
   out += "Content-Length: " + std::to_string(body.size()) + "\r\n";
   out.append(extra_headers);
   out += "\r\n";
@@ -102,7 +103,8 @@ asio::awaitable<bool> FakeExchange::RespondJson(int status, std::string_view bod
 }
 
 asio::awaitable<bool> FakeExchange::StartSse(std::string_view extra_headers) {
-  std::string out = "HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nTransfer-Encoding: chunked\r\n";
+  std::string out =
+      "HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nTransfer-Encoding: chunked\r\n";
   out.append(extra_headers);
   out += "\r\n";
   co_return co_await Write(out);
@@ -237,22 +239,23 @@ std::string ChatCompletionJson(std::string_view content, int prompt_tokens, int 
   return "{\"id\":\"chatcmpl-fake\",\"object\":\"chat.completion\",\"created\":1,\"model\":\"up\","
          "\"choices\":[{\"index\":0,\"message\":{\"role\":\"assistant\",\"content\":\"" +
          std::string(content) + "\"},\"finish_reason\":\"stop\"}],\"usage\":{\"prompt_tokens\":" +
-         std::to_string(prompt_tokens) + ",\"completion_tokens\":" +
-         std::to_string(completion_tokens) + ",\"total_tokens\":" +
-         std::to_string(prompt_tokens + completion_tokens) + "}}";
+         std::to_string(prompt_tokens) +
+         ",\"completion_tokens\":" + std::to_string(completion_tokens) +
+         ",\"total_tokens\":" + std::to_string(prompt_tokens + completion_tokens) + "}}";
 }
 
 std::string ChatChunkEvent(std::string_view content) {
   return "data: {\"id\":\"c\",\"object\":\"chat.completion.chunk\",\"choices\":[{\"index\":0,"
-         "\"delta\":{\"content\":\"" + std::string(content) +
-         "\"},\"finish_reason\":null}],\"usage\":null}\n\n";
+         "\"delta\":{\"content\":\"" +
+         std::string(content) + "\"},\"finish_reason\":null}],\"usage\":null}\n\n";
 }
 
 std::string UsageChunkEvent(int prompt_tokens, int completion_tokens) {
   return "data: {\"id\":\"c\",\"object\":\"chat.completion.chunk\",\"choices\":[],\"usage\":"
-         "{\"prompt_tokens\":" + std::to_string(prompt_tokens) + ",\"completion_tokens\":" +
-         std::to_string(completion_tokens) + ",\"total_tokens\":" +
-         std::to_string(prompt_tokens + completion_tokens) + "}}\n\n";
+         "{\"prompt_tokens\":" +
+         std::to_string(prompt_tokens) +
+         ",\"completion_tokens\":" + std::to_string(completion_tokens) +
+         ",\"total_tokens\":" + std::to_string(prompt_tokens + completion_tokens) + "}}\n\n";
 }
 
 }  // namespace sluice::testing

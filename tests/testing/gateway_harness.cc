@@ -16,7 +16,8 @@ namespace sluice::testing {
 namespace {
 
 void ReplaceAll(std::string& text, const std::string& from, const std::string& to) {
-  for (size_t pos = text.find(from); pos != std::string::npos; pos = text.find(from, pos + to.size())) {
+  for (size_t pos = text.find(from); pos != std::string::npos;
+       pos = text.find(from, pos + to.size())) {
     text.replace(pos, from.size(), to);
   }
 }
@@ -77,10 +78,12 @@ std::vector<boost::json::object> GatewayHarness::AccessLog(size_t expected) {
 std::string BasicConfig(const std::string& extra_backend, const std::string& extra_server) {
   return "server:\n"
          "  listen: 127.0.0.1:0\n"
-         "  workers: 1\n" + extra_server +
+         "  workers: 1\n" +
+         extra_server +
          "backends:\n"
          "  - name: up\n"
-         "    url: http://{upstream}/v1\n" + extra_backend +
+         "    url: http://{upstream}/v1\n" +
+         extra_backend +
          "models:\n"
          "  - name: m\n"
          "    aliases: [m-alias]\n"

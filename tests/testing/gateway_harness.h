@@ -36,6 +36,7 @@ class GatewayHarness {
 // A minimal config: one worker, one backend "up" at {upstream}, models "m" (upstream name
 // "up-m") and "e" (embeddings), request_id + access_log to {access_log}. `extra_backend`
 // is appended inside the backend entry (indented by 4 spaces), `extra_server` inside server:.
-std::string BasicConfig(const std::string& extra_backend = "", const std::string& extra_server = "");
+std::string BasicConfig(const std::string& extra_backend = "",
+                        const std::string& extra_server = "");
 
 }  // namespace sluice::testing

@@ -48,7 +48,7 @@ class TestClient {
   int fd() const { return fd_; }
 
  private:
-  bool Fill();  // reads more bytes into buffer_; false on EOF/error/timeout
+  bool Fill();      // reads more bytes into buffer_; false on EOF/error/timeout
   bool FillBody();  // decodes more of a chunked stream into stream_buffer_
 
   int fd_ = -1;

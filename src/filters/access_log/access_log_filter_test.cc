@@ -27,10 +27,16 @@ boost::json::object ParseLine(const std::string& line) {
 }
 
 const char* const kDocumentedFields[] = {
-    "time",          "request_id",  "client",       "method",           "path",
-    "status",        "model",       "backend",      "upstream_model",   "upstream_status",
-    "stream",        "latency_ms",  "ttfb_ms",      "upstream_ms",      "bytes_in",
-    "bytes_out",     "prompt_tokens", "completion_tokens", "total_tokens", "error",
+    "time",           "request_id",
+    "client",         "method",
+    "path",           "status",
+    "model",          "backend",
+    "upstream_model", "upstream_status",
+    "stream",         "latency_ms",
+    "ttfb_ms",        "upstream_ms",
+    "bytes_in",       "bytes_out",
+    "prompt_tokens",  "completion_tokens",
+    "total_tokens",   "error",
 };
 
 class AccessLogTest : public testing::Test {
@@ -123,9 +129,9 @@ TEST_F(AccessLogTest, RejectedRequestHasNullsForWhatIsUnknown) {
   EXPECT_EQ(o.at("path").as_string(), "/x\x01\xEF\xBF\xBD");
   EXPECT_EQ(o.at("status").as_int64(), 400);
   EXPECT_EQ(o.at("error").as_string(), "bad_framing");
-  for (const char* field : {"request_id", "client", "model", "backend", "upstream_model",
-                            "upstream_status", "ttfb_ms", "upstream_ms", "prompt_tokens",
-                            "completion_tokens", "total_tokens"}) {
+  for (const char* field :
+       {"request_id", "client", "model", "backend", "upstream_model", "upstream_status", "ttfb_ms",
+        "upstream_ms", "prompt_tokens", "completion_tokens", "total_tokens"}) {
     EXPECT_TRUE(o.at(field).is_null()) << field;
   }
   EXPECT_DOUBLE_EQ(o.at("latency_ms").as_double(), 1.0);

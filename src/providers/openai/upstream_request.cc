@@ -10,10 +10,14 @@ namespace sluice {
 
 std::string_view UpstreamPathSuffix(RouteKind route) {
   switch (route) {
-    case RouteKind::kChatCompletions: return "/chat/completions";
-    case RouteKind::kCompletions: return "/completions";
-    case RouteKind::kEmbeddings: return "/embeddings";
-    default: return "";
+    case RouteKind::kChatCompletions:
+      return "/chat/completions";
+    case RouteKind::kCompletions:
+      return "/completions";
+    case RouteKind::kEmbeddings:
+      return "/embeddings";
+    default:
+      return "";
   }
 }
 
@@ -32,8 +36,8 @@ void BuildUpstreamBody(RequestContext& ctx, const ModelConfig& model, std::strin
   while (!serializer.done()) out.append(serializer.read(buffer, sizeof(buffer)));
 }
 
-void BuildUpstreamHead(const RequestContext& ctx, const BackendConfig& backend,
-                       size_t body_size, std::string& out) {
+void BuildUpstreamHead(const RequestContext& ctx, const BackendConfig& backend, size_t body_size,
+                       std::string& out) {
   out.clear();
   out.append("POST ");
   out.append(backend.base_path);
@@ -56,7 +60,10 @@ void BuildUpstreamHead(const RequestContext& ctx, const BackendConfig& backend,
 
 bool ForwardResponseHeader(std::string_view name) {
   static constexpr std::string_view kAllowed[] = {
-      "openai-processing-ms", "openai-version", "retry-after", "retry-after-ms",
+      "openai-processing-ms",
+      "openai-version",
+      "retry-after",
+      "retry-after-ms",
   };
   for (std::string_view allowed : kAllowed) {
     if (EqualsIgnoreCase(name, allowed)) return true;

@@ -20,8 +20,8 @@ void BuildUpstreamBody(RequestContext& ctx, const ModelConfig& model, std::strin
 
 // The request head: request line, Host, framing, the provider key (from config, never
 // from the client), the backend's static headers and the headers filters added.
-void BuildUpstreamHead(const RequestContext& ctx, const BackendConfig& backend,
-                       size_t body_size, std::string& out);
+void BuildUpstreamHead(const RequestContext& ctx, const BackendConfig& backend, size_t body_size,
+                       std::string& out);
 
 // True for upstream response headers that are safe and useful to pass to the client.
 bool ForwardResponseHeader(std::string_view name);

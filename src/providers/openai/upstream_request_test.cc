@@ -39,7 +39,8 @@ class UpstreamRequestTest : public testing::Test {
   }
 
   // Resolves `body` for `route` and returns the upstream body, parsed.
-  boost::json::object UpstreamBody(std::string body, RouteKind route = RouteKind::kChatCompletions) {
+  boost::json::object UpstreamBody(std::string body,
+                                   RouteKind route = RouteKind::kChatCompletions) {
     body_ = std::move(body);
     request_.Reset();
     request_.body = body_;
@@ -70,8 +71,9 @@ class UpstreamRequestTest : public testing::Test {
 TEST_F(UpstreamRequestTest, ModelIsRewrittenToTheUpstreamName) {
   for (const char* model : {"fast", "quick"}) {
     SCOPED_TRACE(model);
-    boost::json::object body = UpstreamBody(std::string("{\"model\":\"") + model +
-                                            "\",\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}]}");
+    boost::json::object body =
+        UpstreamBody(std::string("{\"model\":\"") + model +
+                     "\",\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}]}");
     EXPECT_EQ(body.at("model").as_string(), "meta-llama/Llama-3-8B-Instruct");
     EXPECT_EQ(body.at("messages").as_array().size(), 1u);
     EXPECT_FALSE(body.contains("stream_options"));
@@ -223,14 +225,14 @@ TEST(UsageOnlyChunk, Table) {
 }
 
 TEST(ForwardResponseHeader, Allowlist) {
-  for (const char* name : {"openai-processing-ms", "OpenAI-Version", "Retry-After",
-                           "retry-after-ms"}) {
+  for (const char* name :
+       {"openai-processing-ms", "OpenAI-Version", "Retry-After", "retry-after-ms"}) {
     EXPECT_TRUE(ForwardResponseHeader(name)) << name;
   }
-  for (const char* name : {"Set-Cookie", "Content-Length", "Transfer-Encoding", "Connection",
-                           "Keep-Alive", "Authorization", "WWW-Authenticate", "Server",
-                           "OpenAI-Organization", "X-Request-Id", "Date", "Content-Type",
-                           "Strict-Transport-Security", "retry-after-extra", ""}) {
+  for (const char* name :
+       {"Set-Cookie", "Content-Length", "Transfer-Encoding", "Connection", "Keep-Alive",
+        "Authorization", "WWW-Authenticate", "Server", "OpenAI-Organization", "X-Request-Id",
+        "Date", "Content-Type", "Strict-Transport-Security", "retry-after-extra", ""}) {
     EXPECT_FALSE(ForwardResponseHeader(name)) << name;
   }
 }
