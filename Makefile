@@ -25,6 +25,7 @@ run: build
 
 test:
 	@scripts/install-deps test
+	@$(MAKE) --no-print-directory fmt-check
 	@cmake --preset asan >/dev/null
 	@cmake --build --preset asan -j $(JOBS)
 	@scripts/run-tests build/asan
@@ -39,7 +40,8 @@ fmt:
 	@git ls-files '*.cc' '*.h' | xargs clang-format -i
 
 fmt-check:
-	@git ls-files '*.cc' '*.h' | xargs clang-format --dry-run --Werror
+	@git ls-files '*.cc' '*.h' | xargs clang-format --dry-run --Werror \
+	  || { echo "formatting differs from .clang-format: run 'make fmt'" >&2; exit 1; }
 
 clean:
 	@rm -rf build
