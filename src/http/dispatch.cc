@@ -16,11 +16,8 @@ namespace {
 LocalReply HealthReply(const Worker& worker, RouteKind route) {
   if (route == RouteKind::kHealthLive) return JsonReply(200, "{\"status\":\"ok\"}");
   if (worker.ready()) return JsonReply(200, "{\"status\":\"ready\"}");
-  std::string_view reason = worker.draining() ? "draining" : "starting";
-  std::string body = "{\"status\":\"not_ready\",\"reason\":\"";
-  body.append(reason);
-  body.append("\"}");
-  return JsonReply(503, std::move(body));
+  return JsonReply(503, worker.draining() ? "{\"status\":\"not_ready\",\"reason\":\"draining\"}"
+                                          : "{\"status\":\"not_ready\",\"reason\":\"starting\"}");
 }
 
 LocalReply ModelReply(const Snapshot& snapshot, const ModelConfig& model) {

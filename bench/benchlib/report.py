@@ -1,0 +1,190 @@
+"""Aggregation of the benchmark runs into the R1-R8 figures, and the markdown table.
+
+Throughput, CPU and memory figures are the median over repetitions of one per-run value;
+latency percentiles (R3, R6 TTFE) are computed over the samples of all repetitions pooled,
+since a p99 of one repetition rests on few samples. The sluice/nginx ratios that decide a
+target are paired: the median of per-repetition ratios (both systems ran back to back), so
+slow drifts of a shared VM cancel; the ratio of medians is shown beside it. Latency
+differences are computed from the pooled figures. Targets are checked honestly: a figure
+that could not be measured is "n/a", never "met".
+"""
+
+import math
+import statistics
+
+
+def per_run_metrics(scenario, report, samples):
+    """The numbers one loadgen run contributes, by metric name."""
+    m = {}
+    cpu_s = samples.get("cpu_s")
+    wall_s = samples.get("wall_s")
+    if scenario == "r1":
+        m["rps"] = report["throughput_rps"]
+        if cpu_s is not None and report["window_ok"]:
+            m["cpu_us_per_req"] = cpu_s * 1e6 / report["window_ok"]
+            m["cpu_util"] = cpu_s / wall_s if wall_s else None
+        m["resp_bytes"] = report["bytes_in"] / max(1, sum(report["status_counts"].values()))
+    elif scenario == "r3":
+        lat, svc = report["latency_us"], report["service_latency_us"]
+        m.update(p50=lat.get("p50"), p99=lat.get("p99"), svc_p50=svc.get("p50"),
+                 svc_p99=svc.get("p99"), lag_p50=report.get("send_lag_us", {}).get("p50"))
+    elif scenario == "r6ttfe":
+        m.update(ttfe_p50=report["ttfe_us"].get("p50"), ttfe_p99=report["ttfe_us"].get("p99"),
+                 ttfe_n=report["ttfe_us"].get("count"), gap_p50=report["gap_us"].get("p50"),
+                 gap_p99=report["gap_us"].get("p99"))
+    elif scenario == "r6cpu":
+        m["events_per_s"] = report["events_per_s"]
+        if cpu_s is not None and report["window_events"]:
+            m["cpu_us_per_event"] = cpu_s * 1e6 / report["window_events"]
+        if samples.get("rss_max_kb"):
+            m["rss_streams_mb"] = samples["rss_max_kb"] / 1024
+            m["pss_streams_mb"] = samples["pss_max_kb"] / 1024
+    elif scenario == "hold":
+        if samples.get("rss_hold_kb"):
+            m["rss_hold_mb"] = samples["rss_hold_kb"] / 1024
+            m["pss_hold_mb"] = samples["pss_hold_kb"] / 1024
+        m["held"] = report.get("held_at_end")
+    return {k: v for k, v in m.items() if v is not None}
+
+
+def percentile(sorted_values, q):
+    """Nearest-rank percentile of an ascending list (as sluice-loadgen computes it)."""
+    if not sorted_values:
+        return None
+    rank = max(1, math.ceil(q / 100 * len(sorted_values)))
+    return sorted_values[min(rank, len(sorted_values)) - 1]
+
+
+# Pooled latency figures: metric name → (scenario, sample series, percentile).
+POOLED = {"p50": ("r3", "latency_us", 50), "p99": ("r3", "latency_us", 99),
+          "svc_p50": ("r3", "service_latency_us", 50),
+          "svc_p99": ("r3", "service_latency_us", 99),
+          "ttfe_p50": ("r6ttfe", "ttfe_us", 50), "ttfe_p99": ("r6ttfe", "ttfe_us", 99),
+          "ttfe_n": ("r6ttfe", "ttfe_us", None)}
+
+
+def paired_ratios(runs, key):
+    """Median over repetitions of sluice/nginx for `key`, each ratio taken within one
+    repetition (the two systems ran back to back, so slow drifts of the machine cancel)."""
+    by_rep = {}
+    for run in runs:
+        if key in run["metrics"]:
+            by_rep.setdefault(run["rep"], {})[run["sut"]] = run["metrics"][key]
+    ratios = [r["sluice"] / r["nginx"] for r in by_rep.values()
+              if r.get("sluice") is not None and r.get("nginx")]
+    return statistics.median(ratios) if ratios else None
+
+
+def summarize(runs, pooled=None):
+    """{sut: {metric: figure}}: medians over runs, pooled percentiles where available."""
+    values = {}
+    for run in runs:
+        for key, value in run["metrics"].items():
+            values.setdefault(run["sut"], {}).setdefault(key, []).append(value)
+    summary = {sut: {k: statistics.median(v) for k, v in metrics.items()}
+               for sut, metrics in values.items()}
+    for (sut, scenario), series in (pooled or {}).items():
+        for metric, (from_scenario, name, q) in POOLED.items():
+            samples = sorted(series.get(name, []))
+            if from_scenario != scenario or not samples:
+                continue
+            summary.setdefault(sut, {})[metric] = (
+                len(samples) if q is None else percentile(samples, q))
+    for key in ("rps", "cpu_us_per_req", "cpu_us_per_event"):
+        ratio = paired_ratios(runs, key)
+        if ratio is not None:
+            summary.setdefault("paired", {})[key] = ratio
+    return summary
+
+
+def _get(summary, sut, key):
+    return summary.get(sut, {}).get(key)
+
+
+def _fmt(value, digits=1):
+    if value is None:
+        return "–"
+    if isinstance(value, float):
+        return f"{value:,.{digits}f}"
+    return str(value)
+
+
+def _verdict(value, limit, higher_is_better):
+    if value is None:
+        return "n/a"
+    ok = value >= limit if higher_is_better else value <= limit
+    return "met" if ok else "NOT met"
+
+
+def build_rows(summary):
+    """Rows: (id, metric, sluice, nginx, direct, comparison, target, verdict)."""
+    g = lambda sut, key: _get(summary, sut, key)  # noqa: E731
+    rows = []
+
+    def ratio(key):
+        s, n = g("sluice", key), g("nginx", key)
+        return s / n if s is not None and n else None
+
+    def paired(key):
+        """(verdict ratio, comparison text): the paired median, with the ratio of medians."""
+        p, r = g("paired", key), ratio(key)
+        value = p if p is not None else r
+        return value, f"sluice/nginx {_fmt(value, 3)} (paired; of medians {_fmt(r, 3)})"
+
+    def diff(key, other):
+        s, o = g("sluice", key), g(other, key)
+        return s - o if s is not None and o is not None else None
+
+    r1, text = paired("rps")
+    rows.append(("R1", "throughput, c=64 closed loop (req/s)", g("sluice", "rps"),
+                 g("nginx", "rps"), g("direct", "rps"), text, "≥ 0.90",
+                 _verdict(r1, 0.9, True)))
+    rows.append(("R1", "SUT core utilisation in R1 window", g("sluice", "cpu_util"),
+                 g("nginx", "cpu_util"), None, "1.0 = SUT core saturated", "", ""))
+    r2, text = paired("cpu_us_per_req")
+    rows.append(("R2", "CPU per request (µs)", g("sluice", "cpu_us_per_req"),
+                 g("nginx", "cpu_us_per_req"), None, text, "≤ 1.20",
+                 _verdict(r2, 1.2, False)))
+    for key, limit in (("p50", 20.0), ("p99", 100.0)):
+        d_n, d_d = diff(key, "nginx"), diff(key, "direct")
+        rows.append(("R3", f"latency {key}, 1 conn open loop (µs)", g("sluice", key),
+                     g("nginx", key), g("direct", key),
+                     f"−nginx {_fmt(d_n)}, −direct {_fmt(d_d)}", f"≤ +{limit:.0f} vs nginx",
+                     _verdict(d_n, limit, False)))
+    for key in ("svc_p50", "svc_p99"):
+        rows.append(("R3", f"service time {key[4:]}, from actual send (µs)", g("sluice", key),
+                     g("nginx", key), g("direct", key), f"−nginx {_fmt(diff(key, 'nginx'))}",
+                     "", ""))
+    for key, label, limit in (("ttfe_p50", "TTFE p50", None), ("ttfe_p99", "TTFE p99", 100.0)):
+        d_n, d_d = diff(key, "nginx"), diff(key, "direct")
+        rows.append(("R6", f"{label}, ~16 streams of 64×20 ms (µs)", g("sluice", key),
+                     g("nginx", key), g("direct", key),
+                     f"−nginx {_fmt(d_n)}, −direct {_fmt(d_d)}"
+                     + (f"; n={_fmt(g('sluice', 'ttfe_n'), 0)}" if limit else ""),
+                     f"≤ +{limit:.0f} vs nginx" if limit else "",
+                     _verdict(d_n, limit, False) if limit else ""))
+    rows.append(("R6", "inter-event gap p99 (µs)", g("sluice", "gap_p99"), g("nginx", "gap_p99"),
+                 g("direct", "gap_p99"), "", "", ""))
+    _, text = paired("cpu_us_per_event")
+    rows.append(("R6", "CPU per event, 256 streams (µs)", g("sluice", "cpu_us_per_event"),
+                 g("nginx", "cpu_us_per_event"), None, text, "", ""))
+    idle = g("sluice", "rss_idle_mb")
+    rows.append(("R8", "RSS idle (MB)", idle, g("nginx", "rss_idle_mb"), None, "", "≤ 15 MB",
+                 _verdict(idle, 15.0, False)))
+    held = [g(sut, "held") for sut in ("sluice", "nginx")]
+    rows.append(("R8", "RSS holding 1,000 connections (MB)", g("sluice", "rss_hold_mb"),
+                 g("nginx", "rss_hold_mb"), None,
+                 "still open at end: " + " / ".join(_fmt(h, 0) for h in held), "", ""))
+    rows.append(("R8", "RSS during 256 streams (MB)", g("sluice", "rss_streams_mb"),
+                 g("nginx", "rss_streams_mb"), None, "", "", ""))
+    return rows
+
+
+def markdown_table(summary):
+    lines = ["| R | figure | sluice | nginx | direct | comparison | target | verdict |",
+             "|---|---|---:|---:|---:|---|---|---|"]
+    for rid, metric, s, n, d, comp, target, verdict in build_rows(summary):
+        digits = 2 if "utilisation" in metric or "per event" in metric else 1
+        lines.append(f"| {rid} | {metric} | {_fmt(s, digits)} | {_fmt(n, digits)} | "
+                     f"{_fmt(d, digits)} | {comp} | {target} | {verdict} |")
+    return "\n".join(lines)
