@@ -5,8 +5,12 @@
 add_library(sluice_options INTERFACE)
 target_compile_options(sluice_options INTERFACE -Wall -Wextra -Wpedantic -Werror
   -Wno-missing-field-initializers)
+# Asio recycles coroutine frames and handler memory through a per-thread cache of 2 blocks by
+# default; a request passes through more nested coroutines than that, so every request
+# paid several malloc/free pairs. 16 slots keep the steady state allocation-free.
 target_compile_definitions(sluice_options INTERFACE
-  BOOST_ASIO_NO_DEPRECATED BOOST_ASIO_DISABLE_BOOST_COROUTINE BOOST_JSON_NO_LIB BOOST_URL_NO_LIB)
+  BOOST_ASIO_NO_DEPRECATED BOOST_ASIO_DISABLE_BOOST_COROUTINE BOOST_JSON_NO_LIB BOOST_URL_NO_LIB
+  BOOST_ASIO_RECYCLING_ALLOCATOR_CACHE_SIZE=16)
 target_include_directories(sluice_options INTERFACE ${PROJECT_SOURCE_DIR}/src ${PROJECT_SOURCE_DIR})
 # Every target sees the same Boost usage requirements, so the shared PCH stays valid; the
 # PCH includes Asio's SSL support, so every target links OpenSSL.

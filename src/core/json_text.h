@@ -20,6 +20,8 @@ inline void AppendJsonKey(std::string& out, std::string_view key) {
 }
 
 void AppendDecimal(std::string& out, int64_t value);
+// Microseconds as milliseconds with three decimals ("12.345"), without floating point.
+void AppendMillis(std::string& out, int64_t microseconds);
 // Fixed-point with `decimals` digits after the point (no exponent), e.g. 1.234.
 void AppendFixed(std::string& out, double value, int decimals);
 

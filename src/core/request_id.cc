@@ -45,14 +45,15 @@ bool IsValidRequestId(std::string_view id) {
 void GenerateRequestId(std::string& out) {
   thread_local Xoshiro256 rng;
   static constexpr char kHex[] = "0123456789abcdef";
-  out.assign("req_");
+  char text[36] = {'r', 'e', 'q', '_'};
   for (int word = 0; word < 2; ++word) {
     uint64_t v = rng.Next();
     for (int i = 0; i < 16; ++i) {
-      out.push_back(kHex[v & 15]);
+      text[4 + word * 16 + i] = kHex[v & 15];
       v >>= 4;
     }
   }
+  out.assign(text, sizeof(text));
 }
 
 }  // namespace sluice

@@ -21,6 +21,9 @@ constexpr size_t kShrinkAbove = 64 * 1024;
 constexpr size_t kWatchSlack = 1024;  // free space kept for pipelined bytes while proxying
 constexpr auto kLingerTime = std::chrono::seconds(2);
 constexpr size_t kLingerMaxBytes = 1024 * 1024;
+// How long the upstream may keep a request waiting before the client socket is watched
+// for a disconnect (plus up to one sweep interval).
+constexpr auto kWatchDelay = std::chrono::milliseconds(5);
 }  // namespace
 
 Session::Session(Worker& worker, asio::ip::tcp::socket socket)
@@ -56,6 +59,11 @@ void Session::ForceClose() {
 }
 
 void Session::OnTimeout() {
+  if (arm_watch_on_timeout_) {  // not a timeout: the upstream is slow, start watching
+    arm_watch_on_timeout_ = false;
+    ArmWatch();
+    return;
+  }
   timed_out_ = true;
   boost::system::error_code ec;
   socket_.cancel(ec);
@@ -176,6 +184,7 @@ asio::awaitable<bool> Session::ReadRequest() {
   request_.Reset();
   route_ = RouteMatch();
   timed_out_ = false;
+  arm_watch_on_timeout_ = false;
   bool started = in_end_ > in_begin_;
   SetTimeout(started ? server.header_timeout : server.keepalive_timeout);
   size_t head_size = 0;
@@ -293,9 +302,10 @@ asio::awaitable<bool> Session::ReadBody(size_t head_size) {
 
 asio::awaitable<bool> Session::Write(std::span<const asio::const_buffer> buffers) {
   if (client_gone_ || closing_) co_return false;
+  arm_watch_on_timeout_ = false;
   SetTimeout(worker_.snapshot().server.write_timeout);
   auto [ec, n] = co_await asio::async_write(socket_, buffers, kAwait);
-  ClearDeadline();
+  ScheduleWatch();
   if (ec) {
     MarkClientGone();
     co_return false;
@@ -325,11 +335,30 @@ bool Session::PollClient() {
 
 void Session::WatchForDisconnect(Abortable* target) {
   abort_target_ = target;
-  if (watching_ || client_gone_) {
-    if (client_gone_ && target != nullptr) target->Abort();
+  if (client_gone_) {
+    if (target != nullptr) target->Abort();
     return;
   }
-  if (!PollClient()) return;
+  watch_wanted_ = true;
+  ScheduleWatch();
+}
+
+void Session::ScheduleWatch() {
+  // Arming a readiness wait costs an epoll_ctl; most exchanges are over before it could
+  // matter, so the watch starts only once the upstream has kept us waiting a little.
+  if (watch_wanted_ && !watching_ && !client_gone_) {
+    arm_watch_on_timeout_ = true;
+    SetTimeout(kWatchDelay);
+  } else {
+    arm_watch_on_timeout_ = false;
+    ClearDeadline();
+  }
+}
+
+void Session::ArmWatch() {
+  if (watching_ || !watch_wanted_ || client_gone_) return;
+  // The socket was drained when the request was read, so the next readiness is either
+  // pipelined bytes or the client's FIN, both handled in OnClientReadable.
   watching_ = true;
   socket_.async_wait(
       asio::ip::tcp::socket::wait_read,
@@ -345,13 +374,17 @@ void Session::OnClientReadable(const boost::system::error_code& ec, uint64_t gen
     MarkClientGone();
     return;
   }
-  Abortable* target = abort_target_;
-  abort_target_ = nullptr;
-  WatchForDisconnect(target);
+  // Pipelined bytes are kept for the next request; EOF or an error means the client left.
+  if (PollClient()) ArmWatch();
 }
 
 void Session::StopWatching() {
   abort_target_ = nullptr;
+  watch_wanted_ = false;
+  if (arm_watch_on_timeout_) {
+    arm_watch_on_timeout_ = false;
+    ClearDeadline();
+  }
   if (watching_) {
     watching_ = false;
     ++watch_generation_;

@@ -65,6 +65,9 @@ class Session final : public std::enable_shared_from_this<Session>,
   // Non-blocking read of whatever the client sent while we wait upstream.
   bool PollClient();
   void OnClientReadable(const boost::system::error_code& ec, uint64_t generation);
+  // Sets the deadline that arms the disconnect watch, or clears it when not wanted.
+  void ScheduleWatch();
+  void ArmWatch();
   void MarkClientGone();
 
   Worker& worker_;
@@ -92,7 +95,9 @@ class Session final : public std::enable_shared_from_this<Session>,
   bool timed_out_ = false;
   bool closing_ = false;
   bool client_gone_ = false;
-  bool watching_ = false;
+  bool watching_ = false;              // a readiness wait is pending on the client socket
+  bool watch_wanted_ = false;          // the upstream is working: a disconnect must abort it
+  bool arm_watch_on_timeout_ = false;  // the current deadline arms the watch
   uint64_t watch_generation_ = 0;
   Abortable* abort_target_ = nullptr;
 };

@@ -3,6 +3,7 @@
 #include "http/sse.h"
 
 #include <algorithm>
+#include <boost/json/monotonic_resource.hpp>
 #include <boost/json/stream_parser.hpp>
 #include <cstring>
 
@@ -171,7 +172,13 @@ bool ExtractUsage(std::string_view json, Usage& usage) {
     if (json.substr(p, 4) == "null") return false;  // the key itself, with no usage
   }
   if (pos == std::string_view::npos) return false;
-  boost::json::stream_parser parser;
+  // Parse with stack memory only: the usage object is small.
+  unsigned char value_memory[1024];
+  unsigned char parser_memory[512];
+  boost::json::monotonic_resource arena(value_memory, sizeof(value_memory));
+  boost::json::stream_parser parser(boost::json::storage_ptr(), boost::json::parse_options(),
+                                    parser_memory, sizeof(parser_memory));
+  parser.reset(boost::json::storage_ptr(&arena));
   boost::system::error_code ec;
   size_t used = parser.write_some(json.data() + pos, json.size() - pos, ec);
   (void)used;

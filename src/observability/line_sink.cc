@@ -4,7 +4,6 @@
 #include <fcntl.h>
 #include <unistd.h>
 
-#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <map>
@@ -66,6 +65,7 @@ void LineSink::Write(std::string_view line) {
     size_t before = pending_.size();
     pending_.append(line);
     appended_ += line.size();
+    ++pending_lines_;
     wake = before < kWakeThreshold && pending_.size() >= kWakeThreshold;
   }
   if (wake) wake_.notify_one();
@@ -101,10 +101,11 @@ void LineSink::WriterLoop() {
     uint64_t upto = appended_;
     if (!pending_.empty()) {
       batch.swap(pending_);
+      uint64_t lines = pending_lines_;
+      pending_lines_ = 0;
       lock.unlock();
       WriteAll(batch);
-      written_.fetch_add(static_cast<uint64_t>(std::count(batch.begin(), batch.end(), '\n')),
-                         std::memory_order_relaxed);
+      written_.fetch_add(lines, std::memory_order_relaxed);
       batch.clear();
       lock.lock();
     }

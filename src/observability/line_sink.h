@@ -44,6 +44,7 @@ class LineSink {
   std::condition_variable flushed_;
   std::string pending_;
   uint64_t appended_ = 0;       // bytes appended, guarded by mutex_
+  uint64_t pending_lines_ = 0;  // lines in pending_, guarded by mutex_
   uint64_t flushed_bytes_ = 0;  // bytes written, guarded by mutex_
   bool stop_ = false;
   bool flush_requested_ = false;

@@ -8,34 +8,51 @@
 namespace sluice::filters {
 namespace {
 
+// "2026-11-25T18:27:37.123Z". The part up to the seconds is formatted once per second per
+// thread; only the milliseconds change between requests.
 void AppendTimestamp(std::string& out, WallTime time) {
+  thread_local int64_t cached_second = -1;
+  thread_local char cached[24];
   auto since_epoch = time.time_since_epoch();
-  auto seconds = std::chrono::duration_cast<std::chrono::seconds>(since_epoch);
-  auto millis = std::chrono::duration_cast<std::chrono::milliseconds>(since_epoch - seconds);
-  std::time_t t = static_cast<std::time_t>(seconds.count());
-  std::tm tm{};
-  gmtime_r(&t, &tm);
-  char buf[40];
-  size_t n = std::strftime(buf, sizeof(buf), "%Y-%m-%dT%H:%M:%S", &tm);
-  std::snprintf(buf + n, sizeof(buf) - n, ".%03dZ", static_cast<int>(millis.count()));
+  int64_t millis_total = std::chrono::duration_cast<std::chrono::milliseconds>(since_epoch).count();
+  int64_t second = millis_total / 1000;
+  if (second != cached_second) {
+    cached_second = second;
+    std::time_t t = static_cast<std::time_t>(second);
+    std::tm tm{};
+    gmtime_r(&t, &tm);
+    std::strftime(cached, sizeof(cached), "%Y-%m-%dT%H:%M:%S", &tm);
+  }
+  int millis = static_cast<int>(millis_total % 1000);
+  const char tail[6] = {'.',
+                        static_cast<char>('0' + millis / 100),
+                        static_cast<char>('0' + millis / 10 % 10),
+                        static_cast<char>('0' + millis % 10),
+                        'Z',
+                        '"'};
   out.push_back('"');
-  out.append(buf);
-  out.push_back('"');
+  out.append(cached, 19);
+  out.append(tail, 6);
+}
+
+// ,"key": — the keys are fixed ASCII literals, so they need no escaping pass.
+void AppendFieldKey(std::string& out, std::string_view key) {
+  out.append(",\"");
+  out.append(key);
+  out.append("\":");
 }
 
 void AppendMillisField(std::string& out, std::string_view key, SteadyTime from, SteadyTime to) {
-  out.push_back(',');
-  AppendJsonKey(out, key);
+  AppendFieldKey(out, key);
   if (from == SteadyTime{} || to == SteadyTime{} || to < from) {
     out.append("null");
   } else {
-    AppendFixed(out, ToMillis(to - from), 3);
+    AppendMillis(out, std::chrono::duration_cast<std::chrono::microseconds>(to - from).count());
   }
 }
 
 void AppendStringField(std::string& out, std::string_view key, std::string_view value) {
-  out.push_back(',');
-  AppendJsonKey(out, key);
+  AppendFieldKey(out, key);
   if (value.empty()) {
     out.append("null");
   } else {
@@ -44,8 +61,7 @@ void AppendStringField(std::string& out, std::string_view key, std::string_view 
 }
 
 void AppendIntField(std::string& out, std::string_view key, int64_t value) {
-  out.push_back(',');
-  AppendJsonKey(out, key);
+  AppendFieldKey(out, key);
   AppendDecimal(out, value);
 }
 

@@ -1,10 +1,9 @@
 // OpenAI-compatible request rewriting and response header policy.
 #include "providers/openai/upstream_request.h"
 
-#include <boost/json/serializer.hpp>
-
 #include "core/http_types.h"
 #include "core/json_text.h"
+#include "core/json_writer.h"
 
 namespace sluice {
 
@@ -29,11 +28,9 @@ void BuildUpstreamBody(RequestContext& ctx, const ModelConfig& model, std::strin
     if (!options.is_object()) options.emplace_object();
     options.get_object()["include_usage"] = true;
   }
-  boost::json::serializer serializer;
   out.clear();
-  serializer.reset(&body);
-  char buffer[4096];
-  while (!serializer.done()) out.append(serializer.read(buffer, sizeof(buffer)));
+  out.reserve(ctx.request().body.size() + 64);
+  AppendJsonObject(out, body);
 }
 
 void BuildUpstreamHead(const RequestContext& ctx, const BackendConfig& backend, size_t body_size,
