@@ -16,7 +16,8 @@ void ReadServer(const ConfigNode& node, ServerConfig& server) {
   if (!node.ExpectMap()) return;
   node.AllowKeys({"listen", "workers", "max_head_bytes", "max_header_fields", "max_uri_bytes",
                   "max_body_bytes", "header_timeout", "body_timeout", "write_timeout",
-                  "keepalive_timeout", "drain_timeout", "max_sse_event_bytes"});
+                  "keepalive_timeout", "idle_release_after", "drain_timeout",
+                  "max_sse_event_bytes"});
   if (node.Has("listen")) {
     ConfigNode listen = node.Child("listen");
     if (auto text = listen.Scalar()) {
@@ -44,6 +45,7 @@ void ReadServer(const ConfigNode& node, ServerConfig& server) {
   server.body_timeout = node.Duration("body_timeout", server.body_timeout);
   server.write_timeout = node.Duration("write_timeout", server.write_timeout);
   server.keepalive_timeout = node.Duration("keepalive_timeout", server.keepalive_timeout);
+  server.idle_release_after = node.Duration("idle_release_after", server.idle_release_after);
   server.drain_timeout = node.Duration("drain_timeout", server.drain_timeout);
   server.max_sse_event_bytes = node.Size("max_sse_event_bytes", server.max_sse_event_bytes);
   if (server.max_head_bytes < 1024) node.Child("max_head_bytes").Error("must be at least 1KiB");

@@ -33,6 +33,7 @@ struct ServerConfig {
   milliseconds body_timeout{15'000};
   milliseconds write_timeout{30'000};
   milliseconds keepalive_timeout{60'000};
+  milliseconds idle_release_after{1'000};
   milliseconds drain_timeout{120'000};
   uint64_t max_sse_event_bytes = 1024 * 1024;
 };

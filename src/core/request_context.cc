@@ -45,14 +45,31 @@ void RequestContext::Begin(const HttpRequest& request, const Snapshot* snapshot,
   error_detail.clear();
 }
 
+void RequestContext::ReleaseJson() {
+  json_.reset();
+  json_arena_.reset();
+  json_parsed_ = false;
+  model_resolved_ = false;
+  model_ = nullptr;
+  requested_model = {};
+  if (own_scratch_ == nullptr) {
+    scratch_ = nullptr;
+    scratch_size_ = 0;
+  }
+}
+
 boost::json::object* RequestContext::JsonBody() {
   if (!json_parsed_) {
     json_parsed_ = true;
     boost::system::error_code ec;
     boost::json::parse_options options;
     options.max_depth = 64;
-    if (!json_scratch_) json_scratch_ = std::make_unique<unsigned char[]>(kJsonScratchBytes);
-    json_arena_.emplace(json_scratch_.get(), kJsonScratchBytes);
+    if (scratch_ == nullptr) {
+      own_scratch_ = std::make_unique<unsigned char[]>(kJsonScratchBytes);
+      scratch_ = own_scratch_.get();
+      scratch_size_ = kJsonScratchBytes;
+    }
+    json_arena_.emplace(scratch_, scratch_size_);
     // Move-constructed, so the value keeps the arena as its storage.
     json_.emplace(
         boost::json::parse(request_->body, ec, boost::json::storage_ptr(&*json_arena_), options));

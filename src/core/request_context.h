@@ -62,6 +62,15 @@ class RequestContext {
   const HttpRequest& request() const { return *request_; }
   const Snapshot& snapshot() const { return *snapshot_; }
 
+  // Memory the JSON arena starts in (lent by the connection for this request); without
+  // it the context allocates its own on first parse. REQUIRES: valid until ReleaseJson().
+  void SetJsonScratch(unsigned char* data, size_t size) {
+    scratch_ = data;
+    scratch_size_ = size;
+  }
+  // Destroys the parsed body so the scratch memory can be lent to another request.
+  void ReleaseJson();
+
   // The body parsed as a JSON object, on first call. nullptr when it is not one; the
   // reason is then in pending_error().
   boost::json::object* JsonBody();
@@ -112,7 +121,9 @@ class RequestContext {
   // small bodies parse without touching malloc, and no growth carries over between
   // requests (monotonic_resource::release() keeps its doubled block size).
   static constexpr size_t kJsonScratchBytes = 4096;
-  std::unique_ptr<unsigned char[]> json_scratch_;
+  std::unique_ptr<unsigned char[]> own_scratch_;
+  unsigned char* scratch_ = nullptr;
+  size_t scratch_size_ = 0;
   std::optional<boost::json::monotonic_resource> json_arena_;
   std::optional<boost::json::value> json_;  // declared after the arena it lives in
   bool json_parsed_ = false;

@@ -5,6 +5,7 @@
 
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/buffer.hpp>
+#include <memory>
 #include <span>
 #include <string>
 
@@ -21,6 +22,10 @@ struct ExchangeBuffers {
   std::string body;           // response body (buffered) or decoded upstream payload
   std::string batch;          // SSE events gathered for one client write
   std::string piece;          // one SSE event handed to filters
+  // Backing memory of the request's JSON arena (RequestContext::SetJsonScratch).
+  static constexpr size_t kJsonScratchBytes = 4096;
+  std::unique_ptr<unsigned char[]> json_scratch =
+      std::make_unique<unsigned char[]>(kJsonScratchBytes);
 
   // Releases buffers that grew past a size worth keeping per idle connection.
   void ShrinkIfLarge() {
@@ -28,7 +33,7 @@ struct ExchangeBuffers {
       if (s->capacity() > kKeepCapacity) std::string().swap(*s);
     }
   }
-  static constexpr size_t kKeepCapacity = 32 * 1024;
+  static constexpr size_t kKeepCapacity = 16 * 1024;
 };
 
 class ClientSink {

@@ -16,8 +16,6 @@ namespace asio = boost::asio;
 
 namespace {
 constexpr auto kAwait = asio::as_tuple(asio::use_awaitable);
-constexpr size_t kInitialInput = 4096;
-constexpr size_t kShrinkAbove = 64 * 1024;
 constexpr size_t kWatchSlack = 1024;  // free space kept for pipelined bytes while proxying
 constexpr auto kLingerTime = std::chrono::seconds(2);
 constexpr size_t kLingerMaxBytes = 1024 * 1024;
@@ -58,10 +56,27 @@ void Session::ForceClose() {
   socket_.close(ec);
 }
 
+void Session::Arm(Duration timeout, DeadlineAction action) {
+  deadline_action_ = action;
+  SetTimeout(timeout);
+}
+
+void Session::Disarm() {
+  deadline_action_ = DeadlineAction::kTimeout;
+  ClearDeadline();
+}
+
 void Session::OnTimeout() {
-  if (arm_watch_on_timeout_) {  // not a timeout: the upstream is slow, start watching
-    arm_watch_on_timeout_ = false;
+  DeadlineAction action = deadline_action_;
+  deadline_action_ = DeadlineAction::kTimeout;
+  if (action == DeadlineAction::kArmWatch) {  // not a timeout: the upstream is slow
     ArmWatch();
+    return;
+  }
+  if (action == DeadlineAction::kPark) {  // an idle keep-alive connection: drop its buffer
+    park_requested_ = true;
+    boost::system::error_code ec;
+    socket_.cancel(ec);
     return;
   }
   timed_out_ = true;
@@ -88,20 +103,23 @@ asio::awaitable<void> Session::Run() {
     } else {
       GenerateRequestId(ctx_.request_id);
     }
+    ExchangeBuffers& buffers = this->buffers();
+    ctx_.SetJsonScratch(buffers.json_scratch.get(), ExchangeBuffers::kJsonScratchBytes);
     chain_run_.Start(snapshot.chain, ctx_);
     co_await Dispatch(worker_, *this, ctx_, chain_run_, route_);
-    buffers_.ShrinkIfLarge();
     ctx_.end = std::chrono::steady_clock::now();
     chain_run_.Complete();
+    ReturnBuffers();
     if (!keep_alive_ || client_gone_ || worker_.draining()) break;
     Consume();
   }
   state_ = State::kClosed;
   if (!client_gone_ && !closing_) co_await LingerAndClose();
-  ClearDeadline();
+  Disarm();
   boost::system::error_code ec;
   socket_.close(ec);
-  buffers_ = ExchangeBuffers();
+  ReturnBuffers();
+  ReleaseInput();
   worker_.SessionEnded();
 }
 
@@ -112,7 +130,7 @@ asio::awaitable<void> Session::LingerAndClose() {
   boost::system::error_code ec;
   socket_.shutdown(asio::ip::tcp::socket::shutdown_send, ec);
   if (ec) co_return;
-  SetTimeout(kLingerTime);
+  Arm(kLingerTime);
   char sink[4096];
   size_t discarded = 0;
   while (discarded < kLingerMaxBytes) {
@@ -127,10 +145,9 @@ void Session::Consume() {
   consumed_ = 0;
   if (in_begin_ == in_end_) {
     in_begin_ = in_end_ = 0;
-    if (in_capacity_ > kShrinkAbove) {
-      in_.reset();
-      in_capacity_ = 0;
-    }
+    // A buffer grown for a large body is not worth keeping; a standard one stays for the
+    // next request until the connection goes idle (ReadWhileIdle).
+    if (in_capacity_ != BufferPool::kInputBytes) ReleaseInput();
   }
 }
 
@@ -140,9 +157,12 @@ void Session::Reserve(size_t min_free, size_t head_size) {
   if (in_begin_ > 0 && in_capacity_ - used >= min_free && head_size == 0) {
     std::memmove(in_.get(), in_.get() + in_begin_, used);
   } else {
-    size_t capacity = std::max({kInitialInput, in_capacity_ * 2, used + min_free});
-    auto bigger = std::make_unique<char[]>(capacity);
+    size_t capacity = std::max({BufferPool::kInputBytes, in_capacity_ * 2, used + min_free});
+    std::unique_ptr<char[]> bigger = capacity == BufferPool::kInputBytes
+                                         ? worker_.buffer_pool().TakeInput()
+                                         : std::make_unique<char[]>(capacity);
     if (used > 0) std::memcpy(bigger.get(), in_.get() + in_begin_, used);
+    worker_.buffer_pool().GiveInput(std::move(in_), in_capacity_);
     in_ = std::move(bigger);
     in_capacity_ = capacity;
   }
@@ -152,6 +172,45 @@ void Session::Reserve(size_t min_free, size_t head_size) {
     ParseError error;
     ParseRequestHead(Buffered().substr(0, head_size), limits_, request_, error);
   }
+}
+
+asio::awaitable<bool> Session::ReadWhileIdle() {
+  // A keep-alive client usually sends its next request soon, so first read with a buffer
+  // as usual. If nothing comes for idle_release_after, give the buffer back to the pool
+  // and wait for readiness without one: an idle connection then costs no buffer memory
+  // (the wait costs an epoll_ctl, paid only by connections that really went idle).
+  const ServerConfig& server = worker_.snapshot().server;
+  SteadyTime idle_deadline = std::chrono::steady_clock::now() + server.keepalive_timeout;
+  park_requested_ = false;
+  if (server.keepalive_timeout > server.idle_release_after) {
+    Arm(server.idle_release_after, DeadlineAction::kPark);
+  } else {
+    Arm(server.keepalive_timeout);
+  }
+  Reserve(1024, 0);
+  auto [ec, n] = co_await socket_.async_read_some(
+      asio::buffer(in_.get() + in_end_, in_capacity_ - in_end_), kAwait);
+  in_end_ += n;
+  if (n > 0) co_return true;
+  if (!park_requested_ || closing_ || (ec && ec != asio::error::operation_aborted)) {
+    co_return false;
+  }
+  park_requested_ = false;
+  ReleaseInput();
+  SetDeadline(idle_deadline);
+  auto [wait_ec] = co_await socket_.async_wait(asio::ip::tcp::socket::wait_read, kAwait);
+  if (wait_ec || closing_) co_return false;
+  Arm(server.keepalive_timeout);
+  Reserve(1024, 0);
+  co_return co_await ReadMore();
+}
+
+void Session::ReleaseInput() {
+  if (in_begin_ != in_end_) return;  // holds pipelined bytes
+  worker_.buffer_pool().GiveInput(std::move(in_), in_capacity_);
+  in_.reset();
+  in_capacity_ = 0;
+  in_begin_ = in_end_ = 0;
 }
 
 asio::awaitable<bool> Session::ReadMore() {
@@ -176,6 +235,17 @@ asio::awaitable<void> Session::RejectRequest(ErrorClass error, std::string_view 
   co_await SendLocalReply(*this, ctx_, chain_run_, reply);
   ctx_.end = std::chrono::steady_clock::now();
   chain_run_.Complete();
+  ReturnBuffers();
+}
+
+ExchangeBuffers& Session::buffers() {
+  if (!buffers_) buffers_ = worker_.buffer_pool().TakeExchange();
+  return *buffers_;
+}
+
+void Session::ReturnBuffers() {
+  ctx_.ReleaseJson();  // the JSON arena lives in buffers_->json_scratch
+  if (buffers_) worker_.buffer_pool().GiveExchange(std::move(buffers_));
 }
 
 asio::awaitable<bool> Session::ReadRequest() {
@@ -184,9 +254,8 @@ asio::awaitable<bool> Session::ReadRequest() {
   request_.Reset();
   route_ = RouteMatch();
   timed_out_ = false;
-  arm_watch_on_timeout_ = false;
   bool started = in_end_ > in_begin_;
-  SetTimeout(started ? server.header_timeout : server.keepalive_timeout);
+  if (started) Arm(server.header_timeout);
   size_t head_size = 0;
   for (;;) {
     ParseError error;
@@ -196,8 +265,13 @@ asio::awaitable<bool> Session::ReadRequest() {
       co_await RejectRequest(error.error, error.message);
       co_return false;
     }
-    Reserve(1024, 0);
-    bool ok = co_await ReadMore();
+    bool ok;
+    if (started) {
+      Reserve(1024, 0);
+      ok = co_await ReadMore();
+    } else {
+      ok = co_await ReadWhileIdle();
+    }
     if (!ok) {
       if (timed_out_ && started && !closing_) {
         co_await RejectRequest(ErrorClass::kClientTimeout, "Timed out reading the request.");
@@ -207,7 +281,7 @@ asio::awaitable<bool> Session::ReadRequest() {
     if (!started) {
       started = true;
       state_ = State::kReading;
-      SetTimeout(server.header_timeout);
+      Arm(server.header_timeout);
     }
   }
   state_ = State::kReading;
@@ -218,7 +292,7 @@ asio::awaitable<bool> Session::ReadRequest() {
   }
   route_ = MatchRoute(request_.method, request_.path);
   bool ok = co_await ReadBody(head_size);
-  ClearDeadline();
+  Disarm();
   co_return ok;
 }
 
@@ -236,11 +310,11 @@ asio::awaitable<bool> Session::ReadBody(size_t head_size) {
   bool has_body = request_.chunked || request_.content_length > 0;
   if (has_body && request_.expect_continue && Buffered().size() == head_size) {
     static constexpr std::string_view kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
-    SetTimeout(server.write_timeout);
+    Arm(server.write_timeout);
     auto [ec, n] = co_await asio::async_write(socket_, asio::buffer(kContinue), kAwait);
     if (ec) co_return false;
   }
-  SetTimeout(server.body_timeout);
+  Arm(server.body_timeout);
   if (!request_.chunked) {
     size_t need = head_size + static_cast<size_t>(request_.content_length);
     Reserve(need + kWatchSlack - std::min(need, Buffered().size()), head_size);
@@ -251,7 +325,7 @@ asio::awaitable<bool> Session::ReadBody(size_t head_size) {
         }
         co_return false;
       }
-      SetTimeout(server.body_timeout);
+      Arm(server.body_timeout);
     }
     request_.body = Buffered().substr(head_size, static_cast<size_t>(request_.content_length));
     consumed_ = need;
@@ -292,7 +366,7 @@ asio::awaitable<bool> Session::ReadBody(size_t head_size) {
       }
       co_return false;
     }
-    SetTimeout(server.body_timeout);
+    Arm(server.body_timeout);
   }
   request_.body = chunked_body_;
   consumed_ = head_size;
@@ -302,8 +376,7 @@ asio::awaitable<bool> Session::ReadBody(size_t head_size) {
 
 asio::awaitable<bool> Session::Write(std::span<const asio::const_buffer> buffers) {
   if (client_gone_ || closing_) co_return false;
-  arm_watch_on_timeout_ = false;
-  SetTimeout(worker_.snapshot().server.write_timeout);
+  Arm(worker_.snapshot().server.write_timeout);
   auto [ec, n] = co_await asio::async_write(socket_, buffers, kAwait);
   ScheduleWatch();
   if (ec) {
@@ -347,11 +420,9 @@ void Session::ScheduleWatch() {
   // Arming a readiness wait costs an epoll_ctl; most exchanges are over before it could
   // matter, so the watch starts only once the upstream has kept us waiting a little.
   if (watch_wanted_ && !watching_ && !client_gone_) {
-    arm_watch_on_timeout_ = true;
-    SetTimeout(kWatchDelay);
+    Arm(kWatchDelay, DeadlineAction::kArmWatch);
   } else {
-    arm_watch_on_timeout_ = false;
-    ClearDeadline();
+    Disarm();
   }
 }
 
@@ -381,10 +452,7 @@ void Session::OnClientReadable(const boost::system::error_code& ec, uint64_t gen
 void Session::StopWatching() {
   abort_target_ = nullptr;
   watch_wanted_ = false;
-  if (arm_watch_on_timeout_) {
-    arm_watch_on_timeout_ = false;
-    ClearDeadline();
-  }
+  if (deadline_action_ == DeadlineAction::kArmWatch) Disarm();
   if (watching_) {
     watching_ = false;
     ++watch_generation_;

@@ -43,10 +43,14 @@ class Session final : public std::enable_shared_from_this<Session>,
   int minor_version() const override { return request_.minor_version; }
   bool keep_alive() const override { return keep_alive_; }
   void DisableKeepAlive() override { keep_alive_ = false; }
-  ExchangeBuffers& buffers() override { return buffers_; }
+  // Lent from the worker's pool for the current request.
+  ExchangeBuffers& buffers() override;
 
  private:
   enum class State : uint8_t { kIdle, kReading, kProcessing, kClosed };
+  // What reaching the current deadline means: a real timeout, the moment to start the
+  // disconnect watch, or the moment an idle connection gives its input buffer back.
+  enum class DeadlineAction : uint8_t { kTimeout, kArmWatch, kPark };
 
   // Reads one complete request (head and body). Returns false when the connection must
   // end; any error response has then been written already.
@@ -54,6 +58,11 @@ class Session final : public std::enable_shared_from_this<Session>,
   boost::asio::awaitable<bool> ReadBody(size_t head_size);
   // Reads more bytes into the input buffer; false on EOF, error or timeout.
   boost::asio::awaitable<bool> ReadMore();
+  // Waits for the first bytes of the next request, parking the input buffer if the
+  // connection stays idle.
+  boost::asio::awaitable<bool> ReadWhileIdle();
+  void ReleaseInput();
+  void ReturnBuffers();
   // Makes room for `min_free` bytes after the buffered input; may move the buffer, in which
   // case the parsed head is re-parsed so its views point into the new buffer.
   void Reserve(size_t min_free, size_t head_size);
@@ -67,6 +76,8 @@ class Session final : public std::enable_shared_from_this<Session>,
   void OnClientReadable(const boost::system::error_code& ec, uint64_t generation);
   // Sets the deadline that arms the disconnect watch, or clears it when not wanted.
   void ScheduleWatch();
+  void Arm(Duration timeout, DeadlineAction action = DeadlineAction::kTimeout);
+  void Disarm();
   void ArmWatch();
   void MarkClientGone();
 
@@ -82,6 +93,9 @@ class Session final : public std::enable_shared_from_this<Session>,
   size_t in_end_ = 0;
   size_t consumed_ = 0;  // bytes of the current request in the input buffer
 
+  // Declared before ctx_ and chain_run_ so it outlives them: the JSON arena of ctx_ lives
+  // in buffers_->json_scratch, and an abandoned request completes in ChainRun's destructor.
+  std::unique_ptr<ExchangeBuffers> buffers_;
   HttpRequest request_;
   HeadScanner scanner_;
   ChunkedDecoder chunked_;
@@ -89,15 +103,15 @@ class Session final : public std::enable_shared_from_this<Session>,
   RouteMatch route_;
   RequestContext ctx_;
   ChainRun chain_run_;
-  ExchangeBuffers buffers_;
 
   bool keep_alive_ = true;
   bool timed_out_ = false;
   bool closing_ = false;
   bool client_gone_ = false;
-  bool watching_ = false;              // a readiness wait is pending on the client socket
-  bool watch_wanted_ = false;          // the upstream is working: a disconnect must abort it
-  bool arm_watch_on_timeout_ = false;  // the current deadline arms the watch
+  bool watching_ = false;      // a readiness wait is pending on the client socket
+  bool watch_wanted_ = false;  // the upstream is working: a disconnect must abort it
+  DeadlineAction deadline_action_ = DeadlineAction::kTimeout;
+  bool park_requested_ = false;
   uint64_t watch_generation_ = 0;
   Abortable* abort_target_ = nullptr;
 };

@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "config/snapshot.h"
+#include "http/buffer_pool.h"
 #include "http/deadline.h"
 #include "http/upstream_pool.h"
 
@@ -57,6 +58,7 @@ class Worker {
   const Snapshot& snapshot() const { return *snapshot_; }
   DeadlineSweeper& sweeper() { return sweeper_; }
   UpstreamPool& Pool(const BackendConfig& backend);
+  BufferPool& buffer_pool() { return buffer_pool_; }
   bool draining() const { return draining_; }
   bool ready() const { return state_.ready.load(std::memory_order_relaxed) && !draining_; }
   void AddSession(SessionLink& session) { sessions_.push_back(session); }
@@ -76,6 +78,7 @@ class Worker {
   DeadlineSweeper sweeper_;
   boost::asio::ip::tcp::acceptor acceptor_;
   std::vector<std::unique_ptr<UpstreamPool>> pools_;
+  BufferPool buffer_pool_;
   boost::intrusive::list<SessionLink, boost::intrusive::constant_time_size<false>> sessions_;
   size_t active_sessions_ = 0;
   bool draining_ = false;

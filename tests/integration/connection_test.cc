@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include <boost/json/parse.hpp>
+#include <thread>
 
 #include "tests/testing/fake_upstream.h"
 #include "tests/testing/gateway_harness.h"
@@ -165,9 +166,27 @@ TEST(Connections, Http10StreamIsCloseDelimited) {
   EXPECT_NE(r->body.find("data: [DONE]"), std::string::npos);
 }
 
+TEST(Connections, IdleConnectionThatReleasedItsBufferServesTheNextRequest) {
+  FakeUpstream upstream(EchoN);
+  GatewayHarness gateway(BasicConfig("", "  idle_release_after: 20ms\n"), upstream.address());
+  TestClient client(gateway.port());
+  for (int i = 0; i < 3; ++i) {
+    client.Send(ChatWithN(i));
+    auto r = client.ReadResponse();
+    ASSERT_TRUE(r) << i;
+    EXPECT_EQ(ContentOf(*r), std::to_string(i));
+    // Stay idle past idle_release_after (a bounded wait, a few sweep intervals).
+    std::this_thread::sleep_for(std::chrono::milliseconds(80));
+  }
+  client.Send(GetRequest("/health/live"));
+  ASSERT_TRUE(client.ReadResponse());
+}
+
 TEST(Connections, SlowHeaderGets408AndIdleKeepAliveIsClosed) {
   FakeUpstream upstream(EchoN);
-  GatewayHarness gateway(BasicConfig("", "  header_timeout: 150ms\n  keepalive_timeout: 150ms\n"),
+  GatewayHarness gateway(BasicConfig("",
+                                     "  header_timeout: 150ms\n  keepalive_timeout: 150ms\n"
+                                     "  idle_release_after: 50ms\n"),
                          upstream.address());
   {
     TestClient client(gateway.port());

@@ -20,7 +20,9 @@ using std::chrono::milliseconds;
 using std::chrono::seconds;
 
 std::string GatewayConfig(const std::string& upstream, const std::string& drain_timeout) {
-  std::string yaml = BasicConfig("", "  drain_timeout: " + drain_timeout + "\n");
+  // idle_release_after is short so idle connections are parked (no buffer) when drained.
+  std::string yaml =
+      BasicConfig("", "  drain_timeout: " + drain_timeout + "\n  idle_release_after: 10ms\n");
   for (auto [from, to] :
        {std::pair<std::string, std::string>{"{upstream}", upstream}, {"{access_log}", "stdout"}}) {
     yaml.replace(yaml.find(from), from.size(), to);
