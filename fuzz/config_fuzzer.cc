@@ -9,14 +9,7 @@
 #include <string_view>
 
 #include "config/loader.h"
-
-#define FUZZ_CHECK(cond)                                                            \
-  do {                                                                              \
-    if (!(cond)) {                                                                  \
-      std::fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__, #cond); \
-      std::abort();                                                                 \
-    }                                                                               \
-  } while (0)
+#include "fuzz/fuzz_check.h"
 
 namespace {
 

@@ -9,15 +9,8 @@
 #include <vector>
 
 #include "core/request_context.h"
+#include "fuzz/fuzz_check.h"
 #include "http/sse.h"
-
-#define FUZZ_CHECK(cond)                                                            \
-  do {                                                                              \
-    if (!(cond)) {                                                                  \
-      std::fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__, #cond); \
-      std::abort();                                                                 \
-    }                                                                               \
-  } while (0)
 
 namespace {
 

@@ -4,31 +4,18 @@
 #include <cstdint>
 #include <random>
 
+#include "core/random.h"
+
 namespace sluice {
 namespace {
 
-class Xoshiro256 {
- public:
-  Xoshiro256() {
-    std::random_device rd;
-    for (auto& s : s_) s = (static_cast<uint64_t>(rd()) << 32) ^ rd();
-  }
-  uint64_t Next() {
-    uint64_t result = Rotl(s_[1] * 5, 7) * 9;
-    uint64_t t = s_[1] << 17;
-    s_[2] ^= s_[0];
-    s_[3] ^= s_[1];
-    s_[1] ^= s_[2];
-    s_[0] ^= s_[3];
-    s_[2] ^= t;
-    s_[3] = Rotl(s_[3], 45);
-    return result;
-  }
-
- private:
-  static uint64_t Rotl(uint64_t x, int k) { return (x << k) | (x >> (64 - k)); }
-  uint64_t s_[4];
-};
+Xoshiro256& ThreadRng() {
+  thread_local Xoshiro256 rng = [] {
+    std::random_device device;
+    return Xoshiro256((static_cast<uint64_t>(device()) << 32) ^ device());
+  }();
+  return rng;
+}
 
 }  // namespace
 
@@ -43,7 +30,7 @@ bool IsValidRequestId(std::string_view id) {
 }
 
 void GenerateRequestId(std::string& out) {
-  thread_local Xoshiro256 rng;
+  Xoshiro256& rng = ThreadRng();
   static constexpr char kHex[] = "0123456789abcdef";
   char text[36] = {'r', 'e', 'q', '_'};
   for (int word = 0; word < 2; ++word) {

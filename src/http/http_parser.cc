@@ -516,4 +516,15 @@ ParseStatus ChunkedDecoder::Decode(std::string_view in, std::string& out, size_t
   return state_ == State::kDone ? ParseStatus::kDone : ParseStatus::kIncomplete;
 }
 
+ParseStatus ChunkedDecoder::DecodeInPlace(char* data, size_t& size, std::string& out,
+                                          ParseError& error) {
+  size_t used = 0;
+  ParseStatus status = Decode(std::string_view(data, size), out, used, error);
+  if (status != ParseStatus::kError && used > 0) {
+    std::memmove(data, data + used, size - used);
+    size -= used;
+  }
+  return status;
+}
+
 }  // namespace sluice

@@ -83,6 +83,11 @@ class ChunkedDecoder {
   // the last chunk and trailers (the bytes after that are not consumed).
   ParseStatus Decode(std::string_view in, std::string& out, size_t& consumed, ParseError& error);
   bool done() const { return state_ == State::kDone; }
+  // Decode() over a body buffered in place: decodes [data, data + size), then removes the
+  // consumed bytes by moving what follows them to `data` and shrinking `size`, so a
+  // connection's input buffer never holds more than a partial chunk plus what follows
+  // the body.
+  ParseStatus DecodeInPlace(char* data, size_t& size, std::string& out, ParseError& error);
 
  private:
   enum class State : uint8_t {

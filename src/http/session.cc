@@ -336,10 +336,11 @@ asio::awaitable<bool> Session::ReadBody(size_t head_size) {
   chunked_.Reset();
   chunked_body_.clear();
   for (;;) {
-    std::string_view raw = Buffered().substr(head_size);
-    size_t used = 0;
+    size_t raw_size = in_end_ - in_begin_ - head_size;
     ParseError error;
-    ParseStatus status = chunked_.Decode(raw, chunked_body_, used, error);
+    ParseStatus status =
+        chunked_.DecodeInPlace(in_.get() + in_begin_ + head_size, raw_size, chunked_body_, error);
+    in_end_ = in_begin_ + head_size + raw_size;
     if (status == ParseStatus::kError) {
       co_await RejectRequest(error.error, error.message);
       co_return false;
@@ -348,17 +349,7 @@ asio::awaitable<bool> Session::ReadBody(size_t head_size) {
       co_await RejectRequest(ErrorClass::kBodyTooLarge, too_large());
       co_return false;
     }
-    if (status == ParseStatus::kDone) {
-      // Drop the raw chunk bytes so the buffer holds head + pipelined bytes only.
-      char* base = in_.get() + in_begin_;
-      std::memmove(base + head_size, base + head_size + used,
-                   in_end_ - in_begin_ - head_size - used);
-      in_end_ -= used;
-      break;
-    }
-    char* base = in_.get() + in_begin_;
-    std::memmove(base + head_size, base + head_size + used, raw.size() - used);
-    in_end_ -= used;
+    if (status == ParseStatus::kDone) break;
     Reserve(4096, head_size);
     if (!co_await ReadMore()) {
       if (timed_out_ && !closing_) {

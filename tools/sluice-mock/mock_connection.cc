@@ -143,10 +143,11 @@ asio::awaitable<MockConnection::ReadResult> MockConnection::ReadBody(size_t head
   chunked_.Reset();
   chunked_body_.clear();
   for (;;) {
-    std::string_view raw = Buffered().substr(head_size);
-    size_t used = 0;
+    size_t raw_size = in_end_ - in_begin_ - head_size;
     ParseError error;
-    ParseStatus status = chunked_.Decode(raw, chunked_body_, used, error);
+    ParseStatus status =
+        chunked_.DecodeInPlace(in_.get() + in_begin_ + head_size, raw_size, chunked_body_, error);
+    in_end_ = in_begin_ + head_size + raw_size;
     if (status == ParseStatus::kError) {
       Reject(error);
       co_return ReadResult::kRejected;
@@ -155,9 +156,6 @@ asio::awaitable<MockConnection::ReadResult> MockConnection::ReadBody(size_t head
       Reject({ErrorClass::kBodyTooLarge, "The request body is too large."});
       co_return ReadResult::kRejected;
     }
-    char* base = in_.get() + in_begin_;
-    std::memmove(base + head_size, base + head_size + used, raw.size() - used);
-    in_end_ -= used;
     if (status == ParseStatus::kDone) break;
     Reserve(4096);
     if (!co_await ReadMore()) co_return ReadResult::kClosed;

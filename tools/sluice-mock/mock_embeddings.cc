@@ -9,7 +9,7 @@
 #include <cstring>
 
 #include "core/json_text.h"
-#include "mock_rng.h"
+#include "core/random.h"
 
 namespace sluice {
 namespace {

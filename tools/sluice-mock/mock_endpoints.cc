@@ -38,21 +38,29 @@ bool OptionalPositive(const json::object& body, std::string_view name, int64_t m
 
 }  // namespace
 
+bool MockService::ReadOverridesAndModel(Request& r, RequestOverrides& overrides,
+                                        std::string_view& model) {
+  const json::object& body = *r.body;
+  std::string message, param;
+  if (!ParseOverrides(body.if_contains("mock"), overrides, message, param)) {
+    WriteError(r, 400, message, "invalid_request_error", param, {});
+    return false;
+  }
+  const json::value* model_value = body.if_contains("model");
+  if (model_value != nullptr && model_value->is_string()) model = model_value->get_string();
+  if (model.empty()) {
+    WriteError(r, 400, "You must provide a model parameter.", "invalid_request_error", "model", {});
+    return false;
+  }
+  return true;
+}
+
 void MockService::HandleCompletion(Request& r, Dialect dialect) {
   const json::object& body = *r.body;
   bool chat = dialect == Dialect::kChat;
   RequestOverrides overrides;
-  std::string message, param;
-  if (!ParseOverrides(body.if_contains("mock"), overrides, message, param)) {
-    return WriteError(r, 400, message, "invalid_request_error", param, {});
-  }
-  const json::value* model_value = body.if_contains("model");
   std::string_view model;
-  if (model_value != nullptr && model_value->is_string()) model = model_value->get_string();
-  if (model.empty()) {
-    return WriteError(r, 400, "You must provide a model parameter.", "invalid_request_error",
-                      "model", {});
-  }
+  if (!ReadOverridesAndModel(r, overrides, model)) return;
   bool stream = false;
   if (const json::value* v = body.if_contains("stream"); v != nullptr && !v->is_null()) {
     if (!v->is_bool()) {
@@ -143,18 +151,10 @@ void MockService::HandleCompletion(Request& r, Dialect dialect) {
 void MockService::HandleEmbeddings(Request& r) {
   const json::object& body = *r.body;
   RequestOverrides overrides;
-  std::string message, param;
-  if (!ParseOverrides(body.if_contains("mock"), overrides, message, param)) {
-    return WriteError(r, 400, message, "invalid_request_error", param, {});
-  }
-  const json::value* model_value = body.if_contains("model");
   std::string_view model;
-  if (model_value != nullptr && model_value->is_string()) model = model_value->get_string();
-  if (model.empty()) {
-    return WriteError(r, 400, "You must provide a model parameter.", "invalid_request_error",
-                      "model", {});
-  }
+  if (!ReadOverridesAndModel(r, overrides, model)) return;
   const json::value* input = body.if_contains("input");
+  std::string message;
   if (CountEmbeddingInputs(input, message) == 0) {
     return WriteError(r, 400, message, "invalid_request_error", "input", {});
   }

@@ -14,10 +14,10 @@
 #include <vector>
 
 #include "core/http_types.h"
+#include "core/random.h"
 #include "core/response_head.h"
 #include "mock_config.h"
 #include "mock_format.h"
-#include "mock_rng.h"
 #include "mock_stats.h"
 
 namespace sluice {
@@ -72,7 +72,7 @@ class MockService {
   std::chrono::microseconds Jittered(std::chrono::microseconds base, int64_t jitter_us);
 
   StatsCell& stats() { return stats_cell_; }
-  MockRng& rng() { return rng_; }
+  Xoshiro256& rng() { return rng_; }
 
  private:
   // What the endpoint handlers work on for one request.
@@ -85,6 +85,8 @@ class MockService {
   };
   void Dispatch(Request& r);
   void HandleCompletion(Request& r, Dialect dialect);
+  // Reads the "mock" overrides and the model name; false after writing a 400.
+  bool ReadOverridesAndModel(Request& r, RequestOverrides& overrides, std::string_view& model);
   void HandleEmbeddings(Request& r);
   void HandleModel(Request& r, std::string_view encoded_id);
   void HandleStats(Request& r);
@@ -101,7 +103,7 @@ class MockService {
   const MockConfig& config_;
   StatsRegistry& stats_registry_;
   StatsCell& stats_cell_;
-  MockRng rng_;
+  Xoshiro256 rng_;
   std::string body_;  // scratch: bodies are built here first, since the head needs their size
   std::string id_;
   std::string decoded_;

@@ -1,7 +1,7 @@
-// A small, fast, seedable PRNG (xoshiro256** seeded through splitmix64) for sluice-mock's
-// random choices: error and reset draws, delay jitter and response ids. One instance per
-// worker thread, so draws are reproducible for a given --seed and connection order.
-// Not thread-safe; each worker owns its own.
+// A small, fast, seedable PRNG (xoshiro256** seeded through splitmix64). Not for secrets:
+// used for request ids (seeded from the OS per thread) and by sluice-mock for its random
+// choices (seeded from --seed, so draws are reproducible). Not thread-safe: one instance
+// per thread.
 #pragma once
 
 #include <cstdint>
@@ -16,9 +16,9 @@ inline uint64_t SplitMix64(uint64_t& state) {
   return z ^ (z >> 31);
 }
 
-class MockRng {
+class Xoshiro256 {
  public:
-  explicit MockRng(uint64_t seed = 0) { Seed(seed); }
+  explicit Xoshiro256(uint64_t seed = 0) { Seed(seed); }
 
   void Seed(uint64_t seed) {
     for (uint64_t& word : s_) word = SplitMix64(seed);
