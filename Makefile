@@ -3,6 +3,7 @@
 #   make test   install what is missing, build (ASan+UBSan) and run every test
 # Also: make build (release), make bench, make fmt, make fmt-check, make clean.
 SHELL := /bin/bash
+MAKEFLAGS += --no-print-directory
 JOBS ?= $(shell nproc)
 export CCACHE_SLOPPINESS := pch_defines,time_macros,include_file_mtime,include_file_ctime
 export CCACHE_DIR ?= $(CURDIR)/.cache/ccache

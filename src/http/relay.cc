@@ -168,19 +168,25 @@ asio::awaitable<void> UpstreamExchange::RelayStream() {
     SseParser::Result result;
     while ((result = parser.Next(event)) == SseParser::Result::kEvent) {
       if (saw_done) continue;  // nothing may follow [DONE]
+      // The gateway asked the upstream for usage; a client that did not must see neither
+      // the usage-only chunk nor the "usage":null the upstream then adds to every chunk.
+      bool strip_null_usage = false;
       if (event.has_data) {
         if (event.data == "[DONE]") {
           saw_done = true;
-        } else if (event.data.find("\"usage\"") != std::string_view::npos &&
-                   ExtractUsage(event.data, ctx_.usage) && !ctx_.client_wants_usage &&
-                   IsUsageOnlyChunk(event.data)) {
-          continue;  // the gateway asked for this chunk for its own accounting
+        } else if (event.data.find("\"usage\"") != std::string_view::npos) {
+          if (ExtractUsage(event.data, ctx_.usage)) {
+            if (!ctx_.client_wants_usage && IsUsageOnlyChunk(event.data)) continue;
+          } else {
+            strip_null_usage = !ctx_.client_wants_usage;
+          }
         }
       }
       saw_event = saw_event || !event.comment_only;
-      if (filter_bodies) {
+      if (filter_bodies || strip_null_usage) {
         piece.assign(event.raw);
-        if (chain_.ResponseBody(piece)) batch.append(piece);
+        if (strip_null_usage) StripNullUsage(piece);
+        if (!filter_bodies || chain_.ResponseBody(piece)) batch.append(piece);
       } else {
         batch.append(event.raw);
       }

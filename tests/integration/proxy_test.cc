@@ -140,7 +140,10 @@ TEST(Proxy, StreamingRelaysEventsAndDropsTheUsageChunkTheClientDidNotAskFor) {
   EXPECT_NE(data[0].find("\"content\":\"a\""), std::string::npos);
   EXPECT_EQ(data[3], "");
   EXPECT_EQ(data[4], "[DONE]");
-  for (const auto& d : data) EXPECT_EQ(d.find("\"choices\":[]"), std::string::npos);
+  for (const auto& d : data) {
+    EXPECT_EQ(d.find("\"choices\":[]"), std::string::npos);
+    EXPECT_EQ(d.find("usage"), std::string::npos) << "the client did not ask for usage: " << d;
+  }
 
   json::value sent = json::parse(upstream.requests_seen().at(0).body);
   EXPECT_TRUE(sent.at("stream_options").at("include_usage").as_bool())

@@ -86,4 +86,35 @@ bool IsUsageOnlyChunk(std::string_view data) {
   return pos < data.size() && data[pos] == ']';
 }
 
+bool StripNullUsage(std::string& text) {
+  constexpr std::string_view kKey = "\"usage\"";
+  size_t key = text.find(kKey);
+  if (key == std::string::npos) return false;
+  auto is_space = [](char c) { return c == ' ' || c == '\t'; };
+  size_t pos = key + kKey.size();
+  while (pos < text.size() && is_space(text[pos])) ++pos;
+  if (pos >= text.size() || text[pos] != ':') return false;
+  ++pos;
+  while (pos < text.size() && is_space(text[pos])) ++pos;
+  if (text.compare(pos, 4, "null") != 0) return false;
+  size_t end = pos + 4;
+  // Take the comma before the member, or else the one after it, with the member.
+  size_t begin = key;
+  size_t before = begin;
+  while (before > 0 && is_space(text[before - 1])) --before;
+  if (before > 0 && text[before - 1] == ',') {
+    begin = before - 1;
+    while (begin > 0 && is_space(text[begin - 1])) --begin;
+  } else {
+    size_t after = end;
+    while (after < text.size() && is_space(text[after])) ++after;
+    if (after < text.size() && text[after] == ',') {
+      end = after + 1;
+      while (end < text.size() && is_space(text[end])) ++end;
+    }
+  }
+  text.erase(begin, end - begin);
+  return true;
+}
+
 }  // namespace sluice

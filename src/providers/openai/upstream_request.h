@@ -30,4 +30,10 @@ bool ForwardResponseHeader(std::string_view name);
 // the gateway requested for itself and must drop when the client did not ask for usage.
 bool IsUsageOnlyChunk(std::string_view data);
 
+// Removes a top-level `"usage":null` member (and its separating comma) from an SSE event's
+// text. Upstreams add it to every chunk once include_usage is on; a client that did not
+// ask for usage must see the chunks it would have seen without the gateway. Returns true
+// when something was removed.
+bool StripNullUsage(std::string& event_text);
+
 }  // namespace sluice

@@ -237,5 +237,53 @@ TEST(ForwardResponseHeader, Allowlist) {
   }
 }
 
+TEST(StripNullUsage, RemovesTheMemberAndOneComma) {
+  const struct {
+    const char* in;
+    const char* out;
+    bool changed;
+  } kCases[] = {
+      {R"(data: {"id":"c","choices":[],"usage":null}
+
+)",
+       R"(data: {"id":"c","choices":[]}
+
+)",
+       true},
+      {R"(data: {"usage": null, "id":"c"}
+
+)",
+       R"(data: {"id":"c"}
+
+)",
+       true},
+      {R"(data: {"id":"c" , "usage" : null}
+
+)",
+       R"(data: {"id":"c"}
+
+)",
+       true},
+      {R"(data: {"id":"c","usage":{"prompt_tokens":1}}
+
+)",
+       R"(data: {"id":"c","usage":{"prompt_tokens":1}}
+
+)",
+       false},
+      {R"(data: {"id":"c"}
+
+)",
+       R"(data: {"id":"c"}
+
+)",
+       false},
+  };
+  for (const auto& c : kCases) {
+    std::string text = c.in;
+    EXPECT_EQ(StripNullUsage(text), c.changed) << c.in;
+    EXPECT_EQ(text, c.out);
+  }
+}
 }  // namespace
 }  // namespace sluice
