@@ -8,6 +8,7 @@
 #include <CLI/CLI.hpp>
 #include <iostream>
 
+#include "auth/auth_runtime.h"
 #include "config/loader.h"
 #include "filters/registry.h"
 #include "server.h"
@@ -15,20 +16,32 @@
 
 namespace {
 
-std::shared_ptr<const sluice::Snapshot> LoadOrReport(const std::string& path) {
-  sluice::filters::Registry registry;
+std::shared_ptr<const sluice::Snapshot> LoadOrReport(const std::string& path,
+                                                     const sluice::Services* services) {
+  sluice::filters::Registry registry(services);
   sluice::LoadResult result = sluice::LoadConfigFile(path, registry);
+  if (result.snapshot) sluice::AuthRuntime::Validate(*result.snapshot, result.errors);
   for (const std::string& error : result.errors) std::cerr << error << '\n';
-  return result.snapshot;
+  return result.errors.empty() ? result.snapshot : nullptr;
 }
 
 int Serve(const std::string& config_path) {
-  auto snapshot = LoadOrReport(config_path);
+  sluice::RuntimeServices runtime;
+  auto snapshot = LoadOrReport(config_path, &runtime.services);
   if (!snapshot) {
     std::cerr << "sluice: configuration is invalid; not starting\n";
     return 1;
   }
-  sluice::Server server(snapshot);
+  std::vector<std::string> errors;
+  if (!sluice::OpenRuntime(snapshot, runtime, errors)) {
+    for (const std::string& error : errors) std::cerr << error << '\n';
+    std::cerr << "sluice: cannot open the store; not starting\n";
+    return 1;
+  }
+  for (const std::string& message : runtime.bootstrap_messages) {
+    std::cerr << "sluice: " << message << '\n';
+  }
+  sluice::Server server(snapshot, &runtime.services);
   return server.Serve([&](uint16_t port) {
     spdlog::info("sluice {} listening on http://{}:{} ({} workers, {} models, config {})",
                  sluice::kVersion, snapshot->server.listen.host, port, snapshot->server.workers,
@@ -65,7 +78,7 @@ int main(int argc, char** argv) {
 
   if (app.got_subcommand("serve")) return Serve(serve_config);
   if (app.got_subcommand("config")) {
-    auto snapshot = LoadOrReport(check_path);
+    auto snapshot = LoadOrReport(check_path, nullptr);
     if (!snapshot) return 1;
     std::cout << check_path << ": OK (" << snapshot->backends.size() << " backends, "
               << snapshot->models.size() << " models, " << snapshot->chain.size() << " filters)\n";

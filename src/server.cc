@@ -9,6 +9,8 @@
 #include <boost/asio/signal_set.hpp>
 #include <boost/asio/steady_timer.hpp>
 
+#include "auth/auth_runtime.h"
+
 namespace sluice {
 namespace asio = boost::asio;
 
@@ -17,7 +19,25 @@ constexpr auto kPollInterval = std::chrono::milliseconds(10);
 constexpr auto kForceCloseGrace = std::chrono::seconds(2);
 }  // namespace
 
-Server::Server(std::shared_ptr<const Snapshot> snapshot) : snapshot_(std::move(snapshot)) {}
+RuntimeServices::RuntimeServices() = default;
+
+RuntimeServices::~RuntimeServices() {
+  if (auth) auth->Stop();
+}
+
+bool OpenRuntime(std::shared_ptr<const Snapshot> snapshot, RuntimeServices& out,
+                 std::vector<std::string>& errors) {
+  if (!snapshot->UsesAuth()) return true;
+  out.auth = AuthRuntime::Open(snapshot, errors);
+  if (!out.auth) return false;
+  out.bootstrap_messages = out.auth->Bootstrap();
+  out.auth->Start();
+  out.services.auth = out.auth.get();
+  return true;
+}
+
+Server::Server(std::shared_ptr<const Snapshot> snapshot, const Services* services)
+    : snapshot_(std::move(snapshot)), services_(services) {}
 
 Server::~Server() {
   if (!threads_.empty()) Drain(std::chrono::seconds(0));
@@ -52,7 +72,7 @@ bool Server::Start(std::string& error) {
   ListenAddress address = snapshot_->server.listen;
   if (!PortIsFree(address, error)) return false;
   for (int i = 0; i < snapshot_->server.workers; ++i) {
-    auto worker = std::make_unique<Worker>(i, snapshot_, state_);
+    auto worker = std::make_unique<Worker>(i, snapshot_, state_, services_);
     boost::system::error_code ec;
     uint16_t bound = worker->Listen(address, ec);
     if (ec) {

@@ -12,13 +12,31 @@
 #include <vector>
 
 #include "config/snapshot.h"
+#include "core/services.h"
 #include "http/worker.h"
 
 namespace sluice {
 
+class AuthRuntime;
+
+// The runtime components a snapshot needs, opened before the server starts and closed
+// after it stops (the auth runtime flushes audit rows and key usage on close).
+struct RuntimeServices {
+  Services services;
+  std::unique_ptr<AuthRuntime> auth;
+  std::vector<std::string> bootstrap_messages;  // secrets created at first start, to print once
+  RuntimeServices();
+  ~RuntimeServices();
+};
+
+// Opens what `snapshot` uses (see Snapshot::UsesAuth). False with `errors` on failure.
+bool OpenRuntime(std::shared_ptr<const Snapshot> snapshot, RuntimeServices& out,
+                 std::vector<std::string>& errors);
+
 class Server {
  public:
-  explicit Server(std::shared_ptr<const Snapshot> snapshot);
+  // `services` must outlive the server; a default-constructed one means "no runtime".
+  Server(std::shared_ptr<const Snapshot> snapshot, const Services* services);
   ~Server();
 
   // Binds every worker's listener and starts the worker threads. False with `error` set
@@ -43,6 +61,7 @@ class Server {
   void Join();
 
   std::shared_ptr<const Snapshot> snapshot_;
+  const Services* services_;
   ServerState state_;
   std::vector<std::unique_ptr<Worker>> workers_;
   std::vector<std::thread> threads_;

@@ -42,3 +42,20 @@ sluice_test(sluice_observability_test
   SOURCES ${SLUICE_SRC}/observability/line_sink_test.cc
   DEPS sluice_observability
   LABELS unit)
+
+sluice_test(sluice_store_test
+  SOURCES ${SLUICE_SRC}/store/sqlite/migrations_test.cc ${SLUICE_SRC}/store/sqlite/sqlite_store_test.cc
+          ${SLUICE_SRC}/store/sqlite/string_list_test.cc
+          ${SLUICE_SRC}/store/sqlite/sqlite_keys_test.cc ${SLUICE_SRC}/store/sqlite/sqlite_users_test.cc
+          ${SLUICE_SRC}/store/sqlite/sqlite_tokens_test.cc ${SLUICE_SRC}/store/sqlite/sqlite_audit_test.cc
+          ${SLUICE_SRC}/store/sqlite/sqlite_concurrency_test.cc
+  DEPS sluice_store
+  LABELS unit)
+
+sluice_test(sluice_jwt_test
+  SOURCES ${SLUICE_SRC}/auth/jwt/test_keys.cc ${SLUICE_SRC}/auth/jwt/base64url_test.cc
+          ${SLUICE_SRC}/auth/jwt/jwk_test.cc ${SLUICE_SRC}/auth/jwt/verify_test.cc
+          ${SLUICE_SRC}/auth/jwt/attack_test.cc ${SLUICE_SRC}/auth/jwt/jwks_cache_test.cc
+          ${SLUICE_SRC}/auth/jwt/verified_token_cache_test.cc
+  DEPS sluice_jwt
+  LABELS unit)

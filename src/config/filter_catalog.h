@@ -19,8 +19,9 @@ class FilterCatalog {
   // `settings`. Returns nullptr (after reporting) for unknown names or bad settings.
   virtual std::shared_ptr<const FilterFactory> Build(std::string_view name,
                                                      const ConfigNode& settings) const = 0;
-  // The chain used when the config has no `filters:` section.
-  virtual std::vector<std::string_view> DefaultChain() const = 0;
+  // The chain used when the config has no `filters:` section (`auth_configured`: the
+  // config has an `auth:` section, so the chain authenticates and authorizes).
+  virtual std::vector<std::string_view> DefaultChain(bool auth_configured) const = 0;
 };
 
 }  // namespace sluice

@@ -7,6 +7,7 @@
 #include <sstream>
 #include <thread>
 
+#include "config/auth_loader.h"
 #include "config/config_node.h"
 
 namespace sluice {
@@ -192,7 +193,7 @@ void ReadModel(const ConfigNode& node, const Snapshot& snap, ModelConfig& m) {
 void ReadFilters(const ConfigNode& node, const FilterCatalog& catalog, Snapshot& snap) {
   std::vector<std::shared_ptr<const FilterFactory>> factories;
   if (!node.defined()) {
-    for (std::string_view name : catalog.DefaultChain()) {
+    for (std::string_view name : catalog.DefaultChain(snap.auth.configured)) {
       ConfigNode empty(YAML::Node(YAML::NodeType::Map), &node.diagnostics(), std::string(name));
       if (auto f = catalog.Build(name, empty)) factories.push_back(std::move(f));
     }
@@ -217,6 +218,12 @@ void ReadFilters(const ConfigNode& node, const FilterCatalog& catalog, Snapshot&
         settings.Error("filter settings must be a mapping");
         continue;
       }
+      // authorize lets requests without a principal through: without auth before it, it
+      // would silently authorize nothing.
+      if (name == "authorize" && !seen.contains("auth")) {
+        item.Error("filter 'authorize' needs the 'auth' filter earlier in the chain");
+        continue;
+      }
       if (auto f = catalog.Build(name, effective)) factories.push_back(std::move(f));
     }
   }
@@ -232,7 +239,8 @@ LoadResult Load(const YAML::Node& root, Diagnostics& diag, const std::string& so
   if (!root.IsMap()) {
     diag.Error(1, "the configuration must be a YAML mapping");
   } else {
-    top.AllowKeys({"version", "server", "routes", "backends", "models", "filters"});
+    top.AllowKeys(
+        {"version", "server", "routes", "backends", "models", "filters", "auth", "store", "admin"});
     if (top.Has("version") && top.Int("version", 1, 1, 1) != 1) diag.Error(0, "bad version");
     ReadServer(top.Child("server"), snap->server);
     ReadRoutes(top.Child("routes"), *snap);
@@ -266,6 +274,9 @@ LoadResult Load(const YAML::Node& root, Diagnostics& diag, const std::string& so
       }
       snap->models.push_back(std::move(m));
     }
+    ReadAuth(top.Child("auth"), snap->auth);
+    ReadStore(top.Child("store"), snap->store);
+    ReadAdmin(top.Child("admin"), snap->admin);
     ReadFilters(top.Child("filters"), catalog, *snap);
   }
   LoadResult result;

@@ -10,6 +10,38 @@ const ModelConfig* Snapshot::FindModel(std::string_view name) const {
   return it == model_index_.end() ? nullptr : it->second;
 }
 
+void Snapshot::AppendModelJson(std::string& out, const ModelConfig& model) const {
+  int64_t created =
+      std::chrono::duration_cast<std::chrono::seconds>(loaded_at.time_since_epoch()).count();
+  out += "{\"id\":";
+  AppendJsonString(out, model.name);
+  out += ",\"object\":\"model\",\"created\":";
+  AppendDecimal(out, created);
+  out += ",\"owned_by\":\"sluice\"}";
+}
+
+std::string Snapshot::ModelsJson(const std::function<bool(const ModelConfig&)>& include) const {
+  std::string out = "{\"object\":\"list\",\"data\":[";
+  bool first = true;
+  for (const auto& m : models) {
+    if (!include(*m)) continue;
+    if (!first) out += ',';
+    first = false;
+    AppendModelJson(out, *m);
+  }
+  out += "]}";
+  return out;
+}
+
+bool Snapshot::UsesAuth() const {
+  if (auth.configured || store.configured || admin.enabled) return true;
+  for (size_t i = 0; i < chain.size(); ++i) {
+    std::string_view name = chain.factory(i).name();
+    if (name == "auth" || name == "authorize") return true;
+  }
+  return false;
+}
+
 uint64_t Snapshot::MaxBodyBytes(RouteKind kind) const {
   uint64_t route_limit = route(kind).max_body_bytes;
   return route_limit != 0 ? route_limit : server.max_body_bytes;
@@ -21,20 +53,7 @@ void Snapshot::Finalize() {
     model_index_.emplace(m->name, m.get());
     for (const std::string& alias : m->aliases) model_index_.emplace(alias, m.get());
   }
-  int64_t created =
-      std::chrono::duration_cast<std::chrono::seconds>(loaded_at.time_since_epoch()).count();
-  models_json_ = "{\"object\":\"list\",\"data\":[";
-  bool first = true;
-  for (const auto& m : models) {
-    if (!first) models_json_ += ',';
-    first = false;
-    models_json_ += "{\"id\":";
-    AppendJsonString(models_json_, m->name);
-    models_json_ += ",\"object\":\"model\",\"created\":";
-    AppendDecimal(models_json_, created);
-    models_json_ += ",\"owned_by\":\"sluice\"}";
-  }
-  models_json_ += "]}";
+  models_json_ = ModelsJson([](const ModelConfig&) { return true; });
 }
 
 }  // namespace sluice

@@ -7,12 +7,14 @@
 #include <boost/asio/ssl/context.hpp>
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <string_view>
 #include <unordered_map>
 #include <vector>
 
+#include "config/auth_config.h"
 #include "config/units.h"
 #include "core/clock.h"
 #include "core/filter_chain.h"
@@ -79,15 +81,25 @@ class Snapshot {
   ServerConfig server;
   std::vector<std::unique_ptr<BackendConfig>> backends;
   std::vector<std::unique_ptr<ModelConfig>> models;
-  RouteConfig routes[8];
+  RouteConfig routes[16];
   FilterChain chain;
+  AuthConfig auth;
+  StoreConfig store;
+  AdminConfig admin;
   std::string source;  // file path the snapshot was loaded from
   WallTime loaded_at{};
 
+  // True when the config uses identity and access (auth filters, an admin listener, an
+  // auth: or store: section): the server then opens the store and the auth runtime.
+  bool UsesAuth() const;
   // Looks up a model by public name or alias.
   const ModelConfig* FindModel(std::string_view name) const;
   // The body of GET /v1/models, built once.
   const std::string& models_json() const { return models_json_; }
+  // The same list restricted to the models `include` accepts.
+  std::string ModelsJson(const std::function<bool(const ModelConfig&)>& include) const;
+  // One model object of that list.
+  void AppendModelJson(std::string& out, const ModelConfig& model) const;
   uint64_t MaxBodyBytes(RouteKind route) const;
   const RouteConfig& route(RouteKind kind) const { return routes[static_cast<size_t>(kind)]; }
 

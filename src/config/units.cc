@@ -37,10 +37,12 @@ std::optional<std::chrono::milliseconds> ParseDuration(std::string_view text) {
     ms = number * 60'000;
   } else if (unit == "h") {
     ms = number * 3'600'000;
+  } else if (unit == "d") {
+    ms = number * 86'400'000;
   } else {
     return std::nullopt;
   }
-  if (ms > 1e12) return std::nullopt;
+  if (ms > 1e13) return std::nullopt;
   return std::chrono::milliseconds(static_cast<int64_t>(ms));
 }
 

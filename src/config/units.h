@@ -1,5 +1,5 @@
 // Parsers for the value formats used in configuration: durations ("250ms", "10s", "2m",
-// "1h"), byte sizes ("512", "64KiB", "10MiB", "1GB"), listen addresses ("127.0.0.1:8080",
+// "1h", "30d"), byte sizes ("512", "64KiB", "10MiB", "1GB"), listen addresses ("127.0.0.1:8080",
 // "[::1]:0") and ${ENV} interpolation. Pure functions; thread-safe.
 #pragma once
 

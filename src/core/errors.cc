@@ -24,6 +24,15 @@ const ErrorInfo& Describe(ErrorClass error) {
       /* kInvalidRequest */ {400, "invalid_request_error", "", "invalid_request"},
       /* kModelNotFound */ {404, "invalid_request_error", "model_not_found", "model_not_found"},
       /* kClientClosed */ {499, "invalid_request_error", "client_closed", "client_closed"},
+      /* kAuthMissing */ {401, "authentication_error", "missing_api_key", "auth_missing"},
+      /* kAuthInvalid */ {401, "authentication_error", "invalid_api_key", "auth_invalid"},
+      /* kAuthExpired */ {401, "authentication_error", "expired_credentials", "auth_expired"},
+      /* kAuthRevoked */ {401, "authentication_error", "revoked_credentials", "auth_revoked"},
+      /* kAccountDisabled */ {401, "authentication_error", "account_disabled", "account_disabled"},
+      /* kPermissionDenied */
+      {403, "permission_error", "permission_denied", "permission_denied"},
+      /* kModelNotAllowed */ {403, "permission_error", "model_not_allowed", "model_not_allowed"},
+      /* kConflict */ {409, "invalid_request_error", "conflict", "conflict"},
       /* kUpstreamUnreachable */
       {502, "server_error", "upstream_unreachable", "upstream_unreachable"},
       /* kUpstreamTimeout */ {504, "server_error", "upstream_timeout", "upstream_timeout"},

@@ -27,6 +27,15 @@ enum class ErrorClass : uint8_t {
   kInvalidRequest,    // 400: valid JSON, wrong shape (missing model, bad stream flag...)
   kModelNotFound,     // 404 model_not_found
   kClientClosed,      // 499 (log only): the client went away before the end
+  // Authentication (401) and authorization (403).
+  kAuthMissing,       // 401: no credentials
+  kAuthInvalid,       // 401: malformed, unknown or wrong credentials
+  kAuthExpired,       // 401: expired key or token
+  kAuthRevoked,       // 401: revoked key or token
+  kAccountDisabled,   // 401: the key's owner or the user is disabled
+  kPermissionDenied,  // 403: the principal lacks a permission the route needs
+  kModelNotAllowed,   // 403: the principal may not use this model
+  kConflict,          // 409: admin API, the name or id is taken
   // Upstream-caused.
   kUpstreamUnreachable,  // 502: connect refused, DNS failure, TLS failure
   kUpstreamTimeout,      // 504

@@ -10,6 +10,11 @@ bool IsModelRoute(RouteKind route) {
          route == RouteKind::kEmbeddings;
 }
 
+bool IsAuthRoute(RouteKind route) {
+  return route == RouteKind::kAuthLogin || route == RouteKind::kAuthRefresh ||
+         route == RouteKind::kAuthLogout || route == RouteKind::kAuthRegister;
+}
+
 RequestContext::RequestContext() = default;
 
 void RequestContext::Begin(const HttpRequest& request, const Snapshot* snapshot,
@@ -31,6 +36,7 @@ void RequestContext::Begin(const HttpRequest& request, const Snapshot* snapshot,
   stream = false;
   client_wants_usage = false;
   upstream_headers.Clear();
+  principal.reset();
   start = now;
   wall_start = wall_now;
   upstream_sent = upstream_first_byte = first_byte_sent = end = SteadyTime{};

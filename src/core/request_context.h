@@ -16,6 +16,7 @@
 #include "core/errors.h"
 #include "core/http_types.h"
 #include "core/local_reply.h"
+#include "core/principal.h"
 #include "core/response_head.h"
 #include "core/usage.h"
 
@@ -35,10 +36,15 @@ enum class RouteKind : uint8_t {
   kRetrieveModel,
   kHealthLive,
   kHealthReady,
+  kAuthLogin,
+  kAuthRefresh,
+  kAuthLogout,
+  kAuthRegister,
 };
 
 // True for routes whose body names a model that is served by an upstream.
 bool IsModelRoute(RouteKind route);
+bool IsAuthRoute(RouteKind route);
 
 // Resolves the request's model against the active configuration (implemented by
 // routing/). Kept behind an interface so core does not depend on config.
@@ -92,6 +98,9 @@ class RequestContext {
   std::string_view requested_model;
   bool stream = false;              // client asked for SSE
   bool client_wants_usage = false;  // client set stream_options.include_usage
+
+  // --- Set by the auth filter: who is calling (nullptr until authenticated).
+  std::shared_ptr<const Principal> principal;
 
   // --- Upstream request additions made by filters (e.g. request id propagation).
   HeaderBlock upstream_headers;

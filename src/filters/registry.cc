@@ -3,6 +3,8 @@
 #include "filters/registry.h"
 
 #include "filters/access_log/access_log_filter.h"
+#include "filters/auth/auth_filter.h"
+#include "filters/authorize/authorize_filter.h"
 #include "filters/request_id/request_id_filter.h"
 
 namespace sluice::filters {
@@ -10,7 +12,8 @@ namespace {
 
 struct Entry {
   std::string_view name;
-  std::shared_ptr<const FilterFactory> (*build)(const ConfigNode& settings);
+  std::shared_ptr<const FilterFactory> (*build)(const ConfigNode& settings,
+                                                const Services* services);
 };
 
 template <class Factory, class Config>
@@ -19,11 +22,29 @@ std::shared_ptr<const FilterFactory> Make(std::optional<Config> config) {
   return std::make_shared<Factory>(std::move(*config));
 }
 
+// For filters whose settings live in their own top-level config section (auth:): the
+// filter entry itself takes no settings.
+template <class Factory>
+std::shared_ptr<const FilterFactory> MakeWithServices(const ConfigNode& settings,
+                                                      const Services* services) {
+  if (settings.defined()) {
+    settings.ExpectMap();
+    settings.AllowKeys({});
+  }
+  return std::make_shared<Factory>(services);
+}
+
 constexpr Entry kFilters[] = {
     {"request_id",
-     [](const ConfigNode& s) { return Make<RequestIdFilterFactory>(ParseRequestIdConfig(s)); }},
+     [](const ConfigNode& s, const Services*) {
+       return Make<RequestIdFilterFactory>(ParseRequestIdConfig(s));
+     }},
+    {"auth", &MakeWithServices<AuthFilterFactory>},
+    {"authorize", &MakeWithServices<AuthorizeFilterFactory>},
     {"access_log",
-     [](const ConfigNode& s) { return Make<AccessLogFilterFactory>(ParseAccessLogConfig(s)); }},
+     [](const ConfigNode& s, const Services*) {
+       return Make<AccessLogFilterFactory>(ParseAccessLogConfig(s));
+     }},
 };
 
 }  // namespace
@@ -31,7 +52,7 @@ constexpr Entry kFilters[] = {
 std::shared_ptr<const FilterFactory> Registry::Build(std::string_view name,
                                                      const ConfigNode& settings) const {
   for (const Entry& entry : kFilters) {
-    if (entry.name == name) return entry.build(settings);
+    if (entry.name == name) return entry.build(settings, services_);
   }
   std::string known;
   for (const Entry& entry : kFilters) {
@@ -42,7 +63,8 @@ std::shared_ptr<const FilterFactory> Registry::Build(std::string_view name,
   return nullptr;
 }
 
-std::vector<std::string_view> Registry::DefaultChain() const {
+std::vector<std::string_view> Registry::DefaultChain(bool auth_configured) const {
+  if (auth_configured) return {"request_id", "auth", "authorize", "access_log"};
   return {"request_id", "access_log"};
 }
 

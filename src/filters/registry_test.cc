@@ -24,12 +24,16 @@ LoadResult Load(const std::string& yaml) {
 }
 
 TEST(Registry, Names) {
-  EXPECT_EQ(Registry::Names(), (std::vector<std::string_view>{"request_id", "access_log"}));
+  EXPECT_EQ(Registry::Names(),
+            (std::vector<std::string_view>{"request_id", "auth", "authorize", "access_log"}));
 }
 
 TEST(Registry, DefaultChainWhenNoFiltersSection) {
   Registry registry;
-  EXPECT_EQ(registry.DefaultChain(), (std::vector<std::string_view>{"request_id", "access_log"}));
+  EXPECT_EQ(registry.DefaultChain(false),
+            (std::vector<std::string_view>{"request_id", "access_log"}));
+  EXPECT_EQ(registry.DefaultChain(true),
+            (std::vector<std::string_view>{"request_id", "auth", "authorize", "access_log"}));
   LoadResult result = Load("server:\n  listen: 127.0.0.1:0\n");
   ASSERT_TRUE(result.errors.empty()) << Joined(result.errors);
   const FilterChain& chain = result.snapshot->chain;
@@ -72,8 +76,8 @@ TEST(Registry, Errors) {
     const char* prefix;
     const char* message_part;
   } kCases[] = {
-      {"unknown_filter", "filters:\n  - request_id: {}\n  - rate_limit: {rpm: 5}\n",
-       "gw.yaml:3: ", "unknown filter 'rate_limit' (known filters: request_id, access_log)"},
+      {"unknown_filter", "filters:\n  - request_id: {}\n  - rate_limit: {rpm: 5}\n", "gw.yaml:3: ",
+       "unknown filter 'rate_limit' (known filters: request_id, auth, authorize, access_log)"},
       {"unknown_filter_no_settings", "filters:\n  - rate_limit:\n",
        "gw.yaml:2: ", "unknown filter 'rate_limit'"},
       {"request_id_unknown_key", "filters:\n  - request_id:\n      trust: true\n",
@@ -85,6 +89,10 @@ TEST(Registry, Errors) {
       {"request_id_header_injection",
        "filters:\n  - request_id:\n      upstream_header: \"X-Id: 1\\r\\nEvil\"\n",
        "gw.yaml:3: ", "must be a header name"},
+      {"authorize_without_auth", "filters:\n  - authorize:\n  - auth:\n",
+       "gw.yaml:2: ", "needs the 'auth' filter earlier"},
+      {"auth_takes_no_settings", "filters:\n  - auth:\n      keys: x\n",
+       "gw.yaml:3: ", "unknown key 'keys'"},
       {"access_log_unknown_key", "filters:\n  - access_log:\n      format: json\n",
        "gw.yaml:3: ", "unknown key 'format'"},
       {"access_log_unwritable", "filters:\n  - access_log:\n      output: /nonexistent/dir/a.log\n",

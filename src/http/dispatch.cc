@@ -5,6 +5,7 @@
 
 #include "config/snapshot.h"
 #include "core/json_text.h"
+#include "http/auth_endpoints.h"
 #include "http/proxy.h"
 #include "http/response_writer.h"
 
@@ -21,13 +22,8 @@ LocalReply HealthReply(const Worker& worker, RouteKind route) {
 }
 
 LocalReply ModelReply(const Snapshot& snapshot, const ModelConfig& model) {
-  std::string body = "{\"id\":";
-  AppendJsonString(body, model.name);
-  body.append(",\"object\":\"model\",\"created\":");
-  AppendDecimal(
-      body, std::chrono::duration_cast<std::chrono::seconds>(snapshot.loaded_at.time_since_epoch())
-                .count());
-  body.append(",\"owned_by\":\"sluice\"}");
+  std::string body;
+  snapshot.AppendModelJson(body, model);
   return JsonReply(200, std::move(body));
 }
 
@@ -107,6 +103,9 @@ asio::awaitable<void> SendLocalReply(ClientSink& client, RequestContext& ctx, Ch
 asio::awaitable<void> Dispatch(Worker& worker, ClientSink& client, RequestContext& ctx,
                                ChainRun& chain, const RouteMatch& route) {
   std::optional<LocalReply> reply = co_await chain.RunRequest();
+  if (!reply && route.method_allowed && IsAuthRoute(route.kind)) {
+    reply = co_await HandleAuthEndpoint(worker.services().auth, ctx);
+  }
   if (!reply) reply = RouteReply(worker, ctx, route);
   if (reply) {
     co_await SendLocalReply(client, ctx, chain, *reply);

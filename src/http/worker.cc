@@ -20,11 +20,13 @@ namespace {
 constexpr auto kTrimInterval = std::chrono::seconds(1);
 }
 
-Worker::Worker(int index, std::shared_ptr<const Snapshot> snapshot, ServerState& state)
+Worker::Worker(int index, std::shared_ptr<const Snapshot> snapshot, ServerState& state,
+               const Services* services)
     : index_(index),
       io_(1),
       snapshot_(std::move(snapshot)),
       state_(state),
+      services_(services),
       sweeper_(io_),
       acceptor_(io_) {
   sweeper_.SetOnSweep([this](SteadyTime now) {

@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "config/snapshot.h"
+#include "core/services.h"
 #include "http/buffer_pool.h"
 #include "http/deadline.h"
 #include "http/upstream_pool.h"
@@ -39,7 +40,8 @@ class SessionLink : public boost::intrusive::list_base_hook<
 
 class Worker {
  public:
-  Worker(int index, std::shared_ptr<const Snapshot> snapshot, ServerState& state);
+  Worker(int index, std::shared_ptr<const Snapshot> snapshot, ServerState& state,
+         const Services* services);
   ~Worker();
 
   // Binds this worker's listener (SO_REUSEPORT, so every worker binds the same port).
@@ -56,6 +58,8 @@ class Worker {
   // --- Worker-thread API used by sessions.
   boost::asio::io_context& io() { return io_; }
   const Snapshot& snapshot() const { return *snapshot_; }
+  // Runtime components (auth); never null, its members may be.
+  const Services& services() const { return *services_; }
   DeadlineSweeper& sweeper() { return sweeper_; }
   UpstreamPool& Pool(const BackendConfig& backend);
   BufferPool& buffer_pool() { return buffer_pool_; }
@@ -75,6 +79,7 @@ class Worker {
   boost::asio::io_context io_;
   std::shared_ptr<const Snapshot> snapshot_;
   ServerState& state_;
+  const Services* services_;
   DeadlineSweeper sweeper_;
   boost::asio::ip::tcp::acceptor acceptor_;
   std::vector<std::unique_ptr<UpstreamPool>> pools_;

@@ -30,6 +30,25 @@ RouteMatch MatchRoute(Method method, std::string_view path) {
     match.allow = "GET, HEAD";
     return match;
   }
+  static constexpr struct {
+    std::string_view path;
+    RouteKind kind;
+    std::string_view name;
+  } kAuthRoutes[] = {
+      {"/auth/login", RouteKind::kAuthLogin, "auth_login"},
+      {"/auth/refresh", RouteKind::kAuthRefresh, "auth_refresh"},
+      {"/auth/logout", RouteKind::kAuthLogout, "auth_logout"},
+      {"/auth/register", RouteKind::kAuthRegister, "auth_register"},
+  };
+  for (const auto& r : kAuthRoutes) {
+    if (path == r.path) {
+      match.kind = r.kind;
+      match.name = r.name;
+      match.method_allowed = method == Method::kPost;
+      match.allow = "POST";
+      return match;
+    }
+  }
   std::string_view rest = path;
   if (rest.substr(0, 3) == "/v1") rest.remove_prefix(3);
   for (const RouteEntry& r : kRoutes) {

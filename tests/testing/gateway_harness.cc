@@ -35,12 +35,17 @@ GatewayHarness::GatewayHarness(const std::string& yaml, const std::string& upstr
   std::string text = yaml;
   ReplaceAll(text, "{upstream}", upstream_address);
   ReplaceAll(text, "{access_log}", access_log_path_);
-  filters::Registry registry;
+  filters::Registry registry(&runtime_.services);
   LoadResult result = LoadConfigText(text, "test.yaml", registry);
   for (const std::string& error : result.errors) ADD_FAILURE() << error;
   if (!result.snapshot) throw std::runtime_error("invalid test configuration");
   snapshot_ = result.snapshot;
-  server_ = std::make_unique<Server>(snapshot_);
+  std::vector<std::string> errors;
+  if (!OpenRuntime(snapshot_, runtime_, errors)) {
+    for (const std::string& error : errors) ADD_FAILURE() << error;
+    throw std::runtime_error("cannot open the runtime");
+  }
+  server_ = std::make_unique<Server>(snapshot_, &runtime_.services);
   std::string error;
   if (!server_->Start(error)) throw std::runtime_error(error);
 }

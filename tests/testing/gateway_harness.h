@@ -22,6 +22,8 @@ class GatewayHarness {
   uint16_t port() const { return server_->port(); }
   Server& server() { return *server_; }
   const Snapshot& snapshot() const { return *snapshot_; }
+  // The identity runtime (store, key cache, audit log); null when the config has no auth.
+  AuthRuntime* auth() { return runtime_.auth.get(); }
   // The access-log lines, parsed, once at least `expected` have been written (lines are
   // written after the response, so a test that just read its response must wait).
   std::vector<boost::json::object> AccessLog(size_t expected = 1);
@@ -30,6 +32,7 @@ class GatewayHarness {
  private:
   std::string access_log_path_;
   std::shared_ptr<const Snapshot> snapshot_;
+  RuntimeServices runtime_;  // before server_: closed after the server has drained
   std::unique_ptr<Server> server_;
 };
 

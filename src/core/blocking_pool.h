@@ -1,0 +1,65 @@
+// Runs blocking work (SQLite calls, password hashing) on a small dedicated thread pool and
+// lets a worker coroutine await the result without blocking its event loop: the work is
+// posted to the pool and the coroutine resumes on its own executor when it is done.
+// A pool of one thread is a serial executor (the store uses one, so its SQLite connection
+// is only ever used from that thread). Thread-safe.
+#pragma once
+
+#include <boost/asio/awaitable.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/thread_pool.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/asio/use_future.hpp>
+#include <type_traits>
+#include <utility>
+
+namespace sluice {
+
+class BlockingPool {
+ public:
+  explicit BlockingPool(size_t threads) : pool_(threads) {}
+  ~BlockingPool() { Stop(); }
+  BlockingPool(const BlockingPool&) = delete;
+  BlockingPool& operator=(const BlockingPool&) = delete;
+
+  // Awaits `work()` run on the pool; resumes on the awaiting coroutine's executor.
+  // Deliberately not a coroutine itself: GCC 12 destroys a prvalue argument of a coroutine
+  // twice (the lambdas callers pass here), so the work is moved straight into co_spawn.
+  template <class F>
+  boost::asio::awaitable<std::invoke_result_t<F>> Run(F work) {
+    return boost::asio::co_spawn(
+        pool_.get_executor(),
+        [work = std::move(work)]() mutable -> boost::asio::awaitable<std::invoke_result_t<F>> {
+          co_return work();
+        },
+        boost::asio::use_awaitable);
+  }
+
+  // Runs `work()` on the pool and blocks the calling (non-worker) thread until it is done.
+  template <class F>
+  std::invoke_result_t<F> RunSync(F work) {
+    return boost::asio::post(pool_.get_executor(),
+                             boost::asio::use_future(std::move(work)))
+        .get();
+  }
+
+  // Fire and forget (batched writes: audit rows, key usage).
+  template <class F>
+  void Post(F work) {
+    boost::asio::post(pool_.get_executor(), std::move(work));
+  }
+
+  // Finishes queued work, then joins the threads. Idempotent.
+  void Stop() {
+    if (stopped_) return;
+    stopped_ = true;
+    pool_.join();
+  }
+
+ private:
+  boost::asio::thread_pool pool_;
+  bool stopped_ = false;
+};
+
+}  // namespace sluice

@@ -1,0 +1,80 @@
+// authorize filter implementation.
+#include "filters/authorize/authorize_filter.h"
+
+#include "auth/auth_runtime.h"
+
+namespace sluice::filters {
+namespace {
+
+// The permission a data-plane route needs (0: none).
+uint64_t RequiredPermission(RouteKind route) {
+  switch (route) {
+    case RouteKind::kChatCompletions:
+    case RouteKind::kCompletions:
+    case RouteKind::kEmbeddings:
+    case RouteKind::kListModels:
+    case RouteKind::kRetrieveModel:
+      return kPermModelsInvoke;
+    default:
+      return 0;
+  }
+}
+
+class AuthorizeFilter final : public Filter {
+ public:
+  explicit AuthorizeFilter(AuthRuntime* auth) : auth_(auth) {}
+
+  boost::asio::awaitable<Verdict> OnRequest(RequestContext& ctx) override {
+    if (!ctx.principal || auth_ == nullptr) co_return Verdict::Continue();
+    const Principal& principal = *ctx.principal;
+    uint64_t needed = RequiredPermission(ctx.route);
+    if (needed != 0 && !principal.Can(needed)) {
+      Deny(ctx, "permission.denied", "");
+      co_return Verdict::Reply(ErrorReply(
+          ErrorClass::kPermissionDenied,
+          "Your credentials do not allow this operation (missing permission models:invoke)."));
+    }
+    if (ctx.route == RouteKind::kListModels) co_return Verdict::Reply(ListModels(ctx));
+    if (IsModelRoute(ctx.route) || ctx.route == RouteKind::kRetrieveModel) {
+      const ModelConfig* model = ctx.Model();
+      if (model != nullptr &&
+          !auth_->policy().ModelAllowed(principal, *model, ctx.requested_model)) {
+        Deny(ctx, "model.denied", ctx.requested_model);
+        std::string message = "You are not allowed to use the model `";
+        message.append(ctx.requested_model);
+        message.append("`.");
+        co_return Verdict::Reply(ErrorReply(ErrorClass::kModelNotAllowed, message, "model"));
+      }
+    }
+    co_return Verdict::Continue();
+  }
+
+ private:
+  void Deny(const RequestContext& ctx, std::string_view action, std::string_view model) {
+    AuditRecord record;
+    record.principal = ctx.principal->id;
+    record.key_prefix = ctx.principal->key_prefix;
+    record.action = std::string(action);
+    record.target = model.empty() ? std::string(ctx.request().path) : "model:" + std::string(model);
+    record.result = "denied";
+    record.client_ip = std::string(ctx.client_ip);
+    record.request_id = ctx.request_id;
+    auth_->audit().RecordAuthFailure(std::move(record), std::chrono::steady_clock::now());
+  }
+
+  LocalReply ListModels(const RequestContext& ctx) {
+    return JsonReply(200, ctx.snapshot().ModelsJson([&](const ModelConfig& model) {
+      return auth_->policy().ModelAllowed(*ctx.principal, model, model.name);
+    }));
+  }
+
+  AuthRuntime* auth_;
+};
+
+}  // namespace
+
+std::unique_ptr<Filter> AuthorizeFilterFactory::NewFilter() const {
+  return std::make_unique<AuthorizeFilter>(services_ != nullptr ? services_->auth : nullptr);
+}
+
+}  // namespace sluice::filters
