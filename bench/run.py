@@ -9,6 +9,10 @@ ratios: paired per repetition). Measures R1 throughput, R2 CPU/request, R3 added
 R6 streaming TTFE and CPU/event, R8 memory; prints a markdown table with the targets and
 writes all raw numbers to a JSON file. See docs/benchmarks.md.
 
+--only AUTH adds "sluice-auth" (the same sluice with API key auth on: auth: section, SQLite
+store in the temp dir, a demo key created by a first start, sent by the load generator in
+Authorization) and measures the R1 and R3 scenarios with auth on against auth off, paired.
+
 Usage: python3 bench/run.py [--build build/release] [--reps 3] [--quick] [--only R1,R3]
 Standard library only. Every child process is stopped on exit, error or Ctrl-C.
 """
@@ -23,6 +27,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import urllib.error
 import urllib.request
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -37,9 +42,11 @@ DURATIONS = {
 }
 # Which scenarios produce which figures (--only selects by figure).
 SCENARIOS_FOR = {"R1": ["r1"], "R2": ["r1"], "R3": ["r3"], "R6": ["r6ttfe", "r6cpu"],
-                 "R8": ["r6cpu", "hold"]}
+                 "R8": ["r6cpu", "hold"], "AUTH": ["r1", "r3"]}
 ORDER = ["r1", "r3", "r6ttfe", "r6cpu", "hold"]
 SUTS = ["sluice", "nginx", "direct"]
+AUTH_SUT = "sluice-auth"  # sluice with API key auth on; paired with "sluice" (auth off)
+AUTH_SCENARIOS = ("r1", "r3")
 NONSTREAM_MOCK = {"response_bytes": 1000}  # ~1.35 KB body, ~1.45 KB with head
 STREAM_MOCK = {"tokens": 64, "itl_ms": 20, "ttft_ms": 0}
 
@@ -61,11 +68,15 @@ def parse_args():
     p.add_argument("--build", default=os.path.join(REPO, "build", "release"))
     p.add_argument("--reps", type=int, default=None, help="repetitions (default 3, quick 1)")
     p.add_argument("--quick", action="store_true", help="short durations (smoke test)")
-    p.add_argument("--only", default="R1,R2,R3,R6,R8", help="figures to measure")
+    p.add_argument("--only", default="R1,R2,R3,R6,R8",
+                   help="figures to measure: R1,R2,R3,R6,R8 and AUTH (key auth on vs off)")
     p.add_argument("--out", default=None, help="results JSON (default bench/results/<ts>.json)")
     p.add_argument("--sut-cpu", type=int, default=0)
     p.add_argument("--rig-cpu", type=int, default=1)
-    p.add_argument("--suts", default=",".join(SUTS))
+    p.add_argument("--suts", default=None,
+                   help=f"systems, in run order (default {','.join(SUTS)}; with AUTH in --only "
+                        f"also {AUTH_SUT} after sluice, and only sluice,{AUTH_SUT} when AUTH is "
+                        "the only figure)")
     p.add_argument("--keep-tmp", action="store_true", help="keep configs and logs")
     p.add_argument("--nice", type=int, default=-10 if os.geteuid() == 0 else 0,
                    help="niceness of SUT, mock and load generator (default -10 as root): "
@@ -98,8 +109,12 @@ class Bench:
         os.chmod(self.tmp, 0o755)
         self.durations = DURATIONS["quick" if args.quick else "full"]
         wanted = [r.strip().upper() for r in args.only.split(",") if r.strip()]
+        self.wanted = wanted
         self.scenarios = [s for s in ORDER if any(s in SCENARIOS_FOR.get(r, []) for r in wanted)]
         self.want_idle = "R8" in wanted
+        self.suts = default_suts(wanted) if args.suts is None else [
+            s.strip() for s in args.suts.split(",") if s.strip()]
+        self.auth_key = None  # the demo key of sluice-auth (prepare_auth)
         self.runs = []
         self.pooled = {}  # (sut, scenario) → {"latency_us": [...], ...} over repetitions
         self.problems = []
@@ -130,21 +145,56 @@ class Bench:
                                       "log": tail(os.path.join(self.tmp, "mock.log"))})
             self.start_mock()
 
+    def start_sluice(self, auth):
+        """Starts sluice (auth off, or on for sluice-auth); returns (proc, port)."""
+        port = procs.free_port()
+        config = configs.write_sluice_config(self.tmp, port, self.mock_port, auth=auth)
+        name = AUTH_SUT if auth else "sluice"
+        log = os.path.join(self.tmp, f"{name}.log")
+        proc = self.children.start([self.sluice, "serve", "--config", config], log,
+                                   cpu=self.cpu("sut"), nice=self.args.nice)
+        if not procs.wait_port(port, 10, proc):
+            raise RuntimeError(f"{name} did not start:\n" + tail(log))
+        return proc, port
+
+    def prepare_auth(self):
+        """The small step before sluice-auth is measured: one start of sluice with the auth
+        config creates the store and writes the demo key (role user) to a file; the key is
+        then sent by every request. Later starts reuse the store (and the key)."""
+        key_file = configs.auth_paths(self.tmp)["key_file"]
+        proc, _ = self.start_sluice(auth=True)
+        try:
+            deadline = time.monotonic() + 10
+            while not os.path.exists(key_file) and time.monotonic() < deadline:
+                time.sleep(0.05)
+        finally:
+            self.children.stop(proc)
+        try:
+            with open(key_file) as f:
+                key = f.read().strip()
+        except OSError:
+            key = ""
+        if not key.startswith("sk-sl-"):
+            raise RuntimeError(f"{AUTH_SUT}: no demo key in {key_file}:\n"
+                               + tail(os.path.join(self.tmp, f"{AUTH_SUT}.log")))
+        self.auth_key = key
+
     def start_sut(self, sut):
-        """Starts the SUT; returns (proc or None, pids function, {scenario: url})."""
+        """Starts the SUT; returns (proc or None, pids function, {scenario: url}); the dict
+        may also hold "headers" that every request must carry."""
         mock_base = f"http://127.0.0.1:{self.mock_port}/v1/chat/completions"
         if sut == "direct":
             return None, lambda: [], {"buffered": mock_base, "stream": mock_base}
-        if sut == "sluice":
-            port = procs.free_port()
-            config = configs.write_sluice_config(self.tmp, port, self.mock_port)
-            log = os.path.join(self.tmp, "sluice.log")
-            proc = self.children.start([self.sluice, "serve", "--config", config], log,
-                                       cpu=self.cpu("sut"), nice=self.args.nice)
-            if not procs.wait_port(port, 10, proc):
-                raise RuntimeError("sluice did not start:\n" + tail(log))
+        if sut in ("sluice", AUTH_SUT):
+            auth = sut == AUTH_SUT
+            if auth and self.auth_key is None:
+                self.prepare_auth()
+            proc, port = self.start_sluice(auth)
             url = f"http://127.0.0.1:{port}/v1/chat/completions"
-            return proc, lambda: [proc.pid], {"buffered": url, "stream": url}
+            urls = {"buffered": url, "stream": url}
+            if auth:
+                urls["headers"] = [f"Authorization: Bearer {self.auth_key}"]
+            return proc, lambda: [proc.pid], urls
         # nginx: unprivileged (as nobody when we are root), prefix and logs in the temp dir.
         prefix = os.path.join(self.tmp, "nginx")
         os.makedirs(prefix, exist_ok=True)
@@ -200,6 +250,8 @@ class Bench:
         small = self.body_file("chat.json", False, NONSTREAM_MOCK)
         stream = self.body_file("chat-stream.json", True, STREAM_MOCK)
         common = ["--warmup", str(warmup), "--duration", str(duration), "--timeout", "10"]
+        for header in urls.get("headers", []):
+            common += ["-H", header]
         if scenario == "r1":
             return [urls["buffered"], "--body-file", small, "-c", "64"] + common
         if scenario == "r3":
@@ -280,7 +332,19 @@ class Bench:
               f"{shown}{flag}", flush=True)
 
     def sanity(self, sut, urls):
-        """One request of each kind through the SUT before measuring."""
+        """One request of each kind through the SUT before measuring (with auth on, also one
+        without the key, which must be refused)."""
+        extra = dict(h.split(": ", 1) for h in urls.get("headers", []))
+        if sut == AUTH_SUT:
+            data = open(self.body_file("chat.json", False, NONSTREAM_MOCK), "rb").read()
+            req = urllib.request.Request(urls["buffered"], data=data,
+                                         headers={"Content-Type": "application/json"})
+            try:
+                with urllib.request.urlopen(req, timeout=10) as resp:
+                    raise RuntimeError(f"{sut}: a request without a key got {resp.status}")
+            except urllib.error.HTTPError as e:
+                if e.code != 401:
+                    raise RuntimeError(f"{sut}: a request without a key got {e.code}, not 401")
         for kind, name, stream in (("buffered", "chat.json", False),
                                    ("stream", "chat-stream.json", True)):
             mock = STREAM_MOCK if stream else NONSTREAM_MOCK
@@ -288,7 +352,7 @@ class Bench:
             if stream:
                 data = data.replace(b'"itl_ms":20', b'"itl_ms":0')
             req = urllib.request.Request(urls[kind], data=data,
-                                         headers={"Content-Type": "application/json"})
+                                         headers={"Content-Type": "application/json", **extra})
             with urllib.request.urlopen(req, timeout=10) as resp:
                 body = resp.read()
                 if resp.status != 200 or (stream and not body.rstrip().endswith(b"data: [DONE]")):
@@ -308,11 +372,10 @@ class Bench:
 
     def run(self):
         reps = self.args.reps or (1 if self.args.quick else 3)
-        suts = [s.strip() for s in self.args.suts.split(",") if s.strip()]
         self.start_spinners()
         self.start_mock()
         for rep in range(1, reps + 1):
-            for sut in suts:
+            for sut in self.rep_order(rep):
                 self.ensure_mock()
                 try:
                     proc, pids_fn, urls = self.start_sut(sut)
@@ -324,6 +387,15 @@ class Bench:
                 finally:
                     self.stop_sut(sut, proc)
         return reps
+
+    def rep_order(self, rep):
+        """The systems in run order for repetition `rep`: sluice and sluice-auth swap places
+        in every other repetition, so neither is always the second of the pair."""
+        order = list(self.suts)
+        if rep % 2 == 0 and "sluice" in order and AUTH_SUT in order:
+            i, j = order.index("sluice"), order.index(AUTH_SUT)
+            order[i], order[j] = order[j], order[i]
+        return order
 
     def run_sut(self, sut, rep, proc, pids_fn, urls):
         time.sleep(0.5)
@@ -339,6 +411,8 @@ class Bench:
         for scenario in self.scenarios:
             if sut == "direct" and scenario in ("r6cpu", "hold"):
                 continue  # no SUT to measure
+            if sut == AUTH_SUT and scenario not in AUTH_SCENARIOS:
+                continue  # auth on vs off is measured on throughput and latency only
             if proc is not None and proc.poll() is not None:
                 return  # stop_sut reports the exit
             try:
@@ -349,6 +423,14 @@ class Bench:
     def fail(self, sut, rep, step, error):
         print(f"  {sut:6} rep {rep} {step:7} FAILED: {error}", flush=True)
         self.problems.append({"what": f"{sut} {step} rep {rep} failed", "error": str(error)})
+
+
+def default_suts(wanted):
+    """The systems to run when --suts is not given (see its help)."""
+    suts = list(SUTS) if any(f != "AUTH" for f in wanted) else ["sluice"]
+    if "AUTH" in wanted:
+        suts.insert(suts.index("sluice") + 1, AUTH_SUT)
+    return suts
 
 
 def tail(path, lines=15):
@@ -398,7 +480,12 @@ def main():
         if previous_nice is not None:
             procs.set_autogroup_nice(previous_nice)
     summary = report.summarize(bench.runs, bench.pooled)
-    table = report.markdown_table(summary)
+    tables = []
+    if any(f != "AUTH" for f in bench.wanted):
+        tables.append(report.markdown_table(summary))
+    if "AUTH" in bench.wanted:
+        tables.append(report.auth_markdown_table(summary))
+    table = "\n\n".join(tables)
     print()
     print(table)
     noisy = sum(1 for p in bench.problems if "machine not quiet" in p["what"])

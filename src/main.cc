@@ -2,6 +2,8 @@
 //   sluice serve --config FILE      run the gateway
 //   sluice config check FILE        validate a config file (exit 0/1, file:line errors)
 //   sluice version                  print version and build
+//   sluice keys|users|teams|admin   identity on the gateway's store (src/cli)
+// Usage errors exit 2.
 #include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
 
@@ -9,6 +11,7 @@
 #include <iostream>
 
 #include "auth/auth_runtime.h"
+#include "cli/identity_commands.h"
 #include "config/loader.h"
 #include "filters/registry.h"
 #include "server.h"
@@ -46,6 +49,10 @@ int Serve(const std::string& config_path) {
     spdlog::info("sluice {} listening on http://{}:{} ({} workers, {} models, config {})",
                  sluice::kVersion, snapshot->server.listen.host, port, snapshot->server.workers,
                  snapshot->models.size(), config_path);
+    if (server.admin_port() != 0) {
+      spdlog::info("admin API on http://{}:{} (OpenAPI document at /openapi.json)",
+                   snapshot->admin.listen.host, server.admin_port());
+    }
   });
 }
 
@@ -73,9 +80,15 @@ int main(int argc, char** argv) {
   check->add_option("file", check_path, "Configuration file (YAML)")->required();
 
   app.add_subcommand("version", "Print the version and build.");
+  sluice::cli::IdentityCommands identity(app);
 
-  CLI11_PARSE(app, argc, argv);
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    return app.exit(e) == 0 ? 0 : 2;  // --help is not an error
+  }
 
+  if (auto code = identity.Run()) return *code;
   if (app.got_subcommand("serve")) return Serve(serve_config);
   if (app.got_subcommand("config")) {
     auto snapshot = LoadOrReport(check_path, nullptr);

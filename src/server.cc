@@ -84,10 +84,34 @@ bool Server::Start(std::string& error) {
     workers_.push_back(std::move(worker));
   }
   port_ = address.port;
+  if (!StartAdmin(error)) return false;
   for (auto& worker : workers_) {
     threads_.emplace_back([w = worker.get()] { w->Run(); });
   }
   state_.ready = true;
+  return true;
+}
+
+// The admin API gets one worker of its own: admin traffic never queues behind model
+// traffic, and the listener can stay on loopback while the data plane is public.
+bool Server::StartAdmin(std::string& error) {
+  if (!snapshot_->admin.enabled) return true;
+  if (services_ == nullptr || services_->auth == nullptr) {
+    error = "the admin API needs the identity runtime (an auth: or store: section)";
+    return false;
+  }
+  const ListenAddress& address = snapshot_->admin.listen;
+  if (!PortIsFree(address, error)) return false;
+  auto worker = std::make_unique<Worker>(static_cast<int>(workers_.size()), snapshot_, state_,
+                                         services_, WorkerRole::kAdmin);
+  boost::system::error_code ec;
+  admin_port_ = worker->Listen(address, ec);
+  if (ec) {
+    error = "cannot listen on " + address.host + ":" + std::to_string(address.port) +
+            " (admin): " + ec.message();
+    return false;
+  }
+  workers_.push_back(std::move(worker));
   return true;
 }
 

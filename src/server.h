@@ -44,6 +44,8 @@ class Server {
   bool Start(std::string& error);
   // The bound port (the configured one, or the one the OS chose for port 0).
   uint16_t port() const { return port_; }
+  // The admin API's port; 0 when the config has no admin: section.
+  uint16_t admin_port() const { return admin_port_; }
   // The whole life of the process: installs the signal handlers, starts the workers, calls
   // `on_listening(port)`, blocks until SIGTERM/SIGINT, drains. Returns the exit code.
   // Signals are handled before the first connection can arrive, so an early SIGTERM or
@@ -59,6 +61,7 @@ class Server {
  private:
   void ForceClose();
   void Join();
+  bool StartAdmin(std::string& error);
 
   std::shared_ptr<const Snapshot> snapshot_;
   const Services* services_;
@@ -66,6 +69,7 @@ class Server {
   std::vector<std::unique_ptr<Worker>> workers_;
   std::vector<std::thread> threads_;
   uint16_t port_ = 0;
+  uint16_t admin_port_ = 0;
 };
 
 }  // namespace sluice

@@ -59,3 +59,10 @@ sluice_test(sluice_jwt_test
           ${SLUICE_SRC}/auth/jwt/verified_token_cache_test.cc
   DEPS sluice_jwt
   LABELS unit)
+
+sluice_test(sluice_auth_test
+  SOURCES ${SLUICE_SRC}/auth/api_key_test.cc ${SLUICE_SRC}/auth/access_policy_test.cc
+          ${SLUICE_SRC}/auth/key_cache_test.cc ${SLUICE_SRC}/auth/audit_log_test.cc
+          ${SLUICE_SRC}/auth/login_service_test.cc ${SLUICE_SRC}/auth/authenticator_test.cc
+  DEPS sluice_auth
+  LABELS unit)

@@ -9,6 +9,9 @@ latency differences that decide a target are paired the same way (median of per-
 sluice − nginx), with the difference of the pooled percentiles beside it; the R6 TTFE p99
 difference is taken from the pooled samples (one repetition has too few streams). Targets are checked honestly: a figure
 that could not be measured is "n/a", never "met".
+
+The identity-and-access figures (AUTH) pair "sluice-auth" (API key auth on) with "sluice"
+(auth off) the same way: per-repetition ratios and differences, then the median.
 """
 
 import math
@@ -57,6 +60,8 @@ def percentile(sorted_values, q):
     return sorted_values[min(rank, len(sorted_values)) - 1]
 
 
+AUTH_ON, AUTH_OFF = "sluice-auth", "sluice"
+
 # Pooled latency figures: metric name → (scenario, sample series, percentile).
 POOLED = {"p50": ("r3", "latency_us", 50), "p99": ("r3", "latency_us", 99),
           "svc_p50": ("r3", "service_latency_us", 50),
@@ -65,27 +70,27 @@ POOLED = {"p50": ("r3", "latency_us", 50), "p99": ("r3", "latency_us", 99),
           "ttfe_n": ("r6ttfe", "ttfe_us", None)}
 
 
-def paired_ratios(runs, key):
-    """Median over repetitions of sluice/nginx for `key`, each ratio taken within one
-    repetition (the two systems ran back to back, so slow drifts of the machine cancel)."""
+def _by_rep(runs, key):
     by_rep = {}
     for run in runs:
         if key in run["metrics"]:
             by_rep.setdefault(run["rep"], {})[run["sut"]] = run["metrics"][key]
-    ratios = [r["sluice"] / r["nginx"] for r in by_rep.values()
-              if r.get("sluice") is not None and r.get("nginx")]
+    return by_rep.values()
+
+
+def paired_ratios(runs, key, sut="sluice", baseline="nginx"):
+    """Median over repetitions of sut/baseline for `key`, each ratio taken within one
+    repetition (the two systems ran back to back, so slow drifts of the machine cancel)."""
+    ratios = [r[sut] / r[baseline] for r in _by_rep(runs, key)
+              if r.get(sut) is not None and r.get(baseline)]
     return statistics.median(ratios) if ratios else None
 
 
-def paired_differences(runs, key):
-    """Median over repetitions of sluice − nginx for `key` (µs), each difference taken
+def paired_differences(runs, key, sut="sluice", baseline="nginx"):
+    """Median over repetitions of sut − baseline for `key` (µs), each difference taken
     within one repetition, like paired_ratios: drifts of a shared VM cancel."""
-    by_rep = {}
-    for run in runs:
-        if key in run["metrics"]:
-            by_rep.setdefault(run["rep"], {})[run["sut"]] = run["metrics"][key]
-    diffs = [r["sluice"] - r["nginx"] for r in by_rep.values()
-             if r.get("sluice") is not None and r.get("nginx") is not None]
+    diffs = [r[sut] - r[baseline] for r in _by_rep(runs, key)
+             if r.get(sut) is not None and r.get(baseline) is not None]
     return statistics.median(diffs) if diffs else None
 
 
@@ -112,6 +117,15 @@ def summarize(runs, pooled=None):
         diff = paired_differences([r for r in runs if r.get("scenario") == "r3"], key)
         if diff is not None:
             summary.setdefault("paired_diff", {})[key] = diff
+    # Auth on (sluice-auth) against auth off (sluice), paired within each repetition.
+    auth = {}
+    for key in ("rps", "cpu_us_per_req"):
+        auth[key] = paired_ratios(runs, key, AUTH_ON, AUTH_OFF)
+    for key in ("cpu_us_per_req", "p50", "p99"):
+        auth[key + "_diff"] = paired_differences(runs, key, AUTH_ON, AUTH_OFF)
+    auth = {k: v for k, v in auth.items() if v is not None}
+    if auth:
+        summary["paired_auth"] = auth
     return summary
 
 
@@ -125,6 +139,10 @@ def _fmt(value, digits=1):
     if isinstance(value, float):
         return f"{value:,.{digits}f}"
     return str(value)
+
+
+def _signed(value, digits=1):
+    return "–" if value is None else f"{value:+,.{digits}f}"
 
 
 def _verdict(value, limit, higher_is_better):
@@ -207,4 +225,47 @@ def markdown_table(summary):
         digits = 2 if "utilisation" in metric or "per event" in metric else 1
         lines.append(f"| {rid} | {metric} | {_fmt(s, digits)} | {_fmt(n, digits)} | "
                      f"{_fmt(d, digits)} | {comp} | {target} | {verdict} |")
+    return "\n".join(lines)
+
+
+def build_auth_rows(summary):
+    """Rows: (id, metric, auth off, auth on, comparison, target, verdict)."""
+    g = lambda sut, key: _get(summary, sut, key)  # noqa: E731
+    paired = summary.get("paired_auth", {})
+    rows = []
+
+    def pooled_diff(key):
+        on, off = g(AUTH_ON, key), g(AUTH_OFF, key)
+        return on - off if on is not None and off is not None else None
+
+    def of_medians(key):
+        on, off = g(AUTH_ON, key), g(AUTH_OFF, key)
+        return on / off if on is not None and off else None
+
+    ratio = paired.get("rps", of_medians("rps"))
+    rows.append(("AUTH", "throughput, c=64 closed loop (req/s)", g(AUTH_OFF, "rps"),
+                 g(AUTH_ON, "rps"),
+                 f"on/off {_fmt(ratio, 3)} (paired; of medians {_fmt(of_medians('rps'), 3)})",
+                 "≥ 0.95", _verdict(ratio, 0.95, True)))
+    rows.append(("AUTH", "CPU per request (µs)", g(AUTH_OFF, "cpu_us_per_req"),
+                 g(AUTH_ON, "cpu_us_per_req"),
+                 f"on/off {_fmt(paired.get('cpu_us_per_req'), 3)}, "
+                 f"{_signed(paired.get('cpu_us_per_req_diff'), 2)} µs (paired)", "", ""))
+    for key in ("p50", "p99"):
+        rows.append(("AUTH", f"latency {key}, 1 conn open loop (µs)", g(AUTH_OFF, key),
+                     g(AUTH_ON, key),
+                     f"on−off {_signed(paired.get(key + '_diff'))} (paired; "
+                     f"pooled {_signed(pooled_diff(key))})", "", ""))
+    for key in ("svc_p50", "svc_p99"):
+        rows.append(("AUTH", f"service time {key[4:]}, from actual send (µs)", g(AUTH_OFF, key),
+                     g(AUTH_ON, key), f"on−off {_signed(pooled_diff(key))} (pooled)", "", ""))
+    return rows
+
+
+def auth_markdown_table(summary):
+    lines = ["| R | figure | auth off (sluice) | auth on (sluice-auth) | comparison | target | "
+             "verdict |", "|---|---|---:|---:|---|---|---|"]
+    for rid, metric, off, on, comp, target, verdict in build_auth_rows(summary):
+        lines.append(f"| {rid} | {metric} | {_fmt(off)} | {_fmt(on)} | {comp} | {target} | "
+                     f"{verdict} |")
     return "\n".join(lines)

@@ -96,8 +96,8 @@ bool AccessPolicy::ModelAllowed(const Principal& principal, const ModelConfig& m
     if (!AnyMatches(principal.allowed_models, model, requested)) return false;
   }
   if (tiers_.empty()) return true;
-  std::string_view tier = principal.tier.empty() ? std::string_view(default_tier_)
-                                                 : std::string_view(principal.tier);
+  std::string_view tier =
+      principal.tier.empty() ? std::string_view(default_tier_) : std::string_view(principal.tier);
   if (tier.empty()) return true;  // documented: no tier and no default tier → no tier limit
   for (const TierConfig& config : tiers_) {
     if (config.name == tier) return AnyMatches(config.models, model, requested);

@@ -34,8 +34,8 @@ class AuditLog {
   BlockingPool& store_pool_;
   std::mutex mutex_;
   std::vector<AuditRecord> pending_;
-  double tokens_ = kFailureBurst;  // guarded by mutex_
-  SteadyTime refilled_{};          // guarded by mutex_
+  double tokens_ = kFailureBurst;        // guarded by mutex_
+  SteadyTime refilled_{};                // guarded by mutex_
   uint64_t suppressed_since_flush_ = 0;  // guarded by mutex_
   std::atomic<uint64_t> suppressed_{0};
 };

@@ -1,9 +1,11 @@
 // AuthRuntime: opening, bootstrap keys, the control loop and shutdown.
 #include "auth/auth_runtime.h"
 
+#include <fcntl.h>
 #include <sodium.h>
 #include <spdlog/spdlog.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
@@ -17,8 +19,8 @@ namespace sluice {
 namespace {
 
 constexpr std::string_view kSigningSecretSetting = "login.signing_secret";
-constexpr std::string_view kAdminBootstrapped = "bootstrap.admin_key";
-constexpr std::string_view kDemoBootstrapped = "bootstrap.demo_key";
+constexpr std::string_view kAdminBootstrapped = kAdminBootstrappedSetting;
+constexpr std::string_view kDemoBootstrapped = kDemoBootstrappedSetting;
 constexpr auto kTick = std::chrono::seconds(1);
 
 // Creates a key and returns its secret (empty on failure). REQUIRES: store thread.
@@ -108,16 +110,20 @@ std::vector<std::string> AuthRuntime::Bootstrap() {
         audit_->Record(std::move(record));
       }
     }
-    if (!auth.bootstrap_demo_key_file.empty() && !done(kDemoBootstrapped)) {
+    // Also when the file was deleted: the README's examples read it.
+    const std::string& demo_file = auth.bootstrap_demo_key_file;
+    if (!demo_file.empty() &&
+        (!done(kDemoBootstrapped) || ::access(demo_file.c_str(), R_OK) != 0)) {
       std::string key = CreateBootstrapKey(*store_, "demo", {"user"});
-      std::ofstream out(auth.bootstrap_demo_key_file, std::ios::trunc);
-      if (!key.empty() && out) {
-        out << key << '\n';
-        out.close();
-        ::chmod(auth.bootstrap_demo_key_file.c_str(), 0600);
+      // Created owner-only before the secret is written.
+      int fd = ::open(demo_file.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+      std::string line = key + "\n";
+      bool written =
+          fd >= 0 && ::write(fd, line.data(), line.size()) == static_cast<ssize_t>(line.size());
+      if (fd >= 0) ::close(fd);
+      if (!key.empty() && written) {
         store_->PutSetting(kDemoBootstrapped, std::to_string(NowSeconds()));
-        lines.push_back("created a demo application key (also in " +
-                        auth.bootstrap_demo_key_file + "): " + key);
+        lines.push_back("created a demo application key (also in " + demo_file + "): " + key);
       }
     }
     return lines;

@@ -24,6 +24,10 @@
 
 namespace sluice {
 
+// Store settings that mark first-start work as done (shared with `sluice admin bootstrap`).
+inline constexpr std::string_view kAdminBootstrappedSetting = "bootstrap.admin_key";
+inline constexpr std::string_view kDemoBootstrappedSetting = "bootstrap.demo_key";
+
 class AuthRuntime {
  public:
   // Opens the store (running migrations) and builds keys and issuers. nullptr with

@@ -83,7 +83,7 @@ boost::asio::awaitable<AuthResult> Authenticator::AuthenticateKey(std::string_vi
   std::shared_ptr<const KeyState> state = keys_.Find(hash, now);
   if (!state) {
     std::shared_ptr<KeyState> loaded =
-        co_await store_pool_.Run([this, hash] { return LoadKeyState(hash); });
+        co_await store_pool_.Run([this, &hash] { return LoadKeyState(hash); });
     if (!loaded) {
       co_return Failure(ErrorClass::kUnavailable,
                         "The key store is unavailable; try again shortly.");
@@ -115,7 +115,7 @@ std::shared_ptr<KeyState> Authenticator::LoadKeyState(std::string_view hash) con
   auto state = std::make_shared<KeyState>();
   state->hash = std::string(hash);
   StoreResult<std::optional<ApiKeyRecord>> key = store_.FindKeyByHash(hash);
-  if (!key.ok()) return nullptr;  // store unavailable
+  if (!key.ok()) return nullptr;   // store unavailable
   if (!key.value()) return state;  // no such key: cached briefly as absent
   const ApiKeyRecord& record = **key;
   std::optional<UserRecord> user;
@@ -148,11 +148,11 @@ std::shared_ptr<const Principal> Authenticator::KeyPrincipal(const ApiKeyRecord&
   p->key_prefix = key.prefix;
   p->user_id = key.user_id;
   p->team_id = key.team_id;
-  p->roles = !key.roles.empty()                    ? key.roles
+  p->roles = !key.roles.empty()                          ? key.roles
              : (user != nullptr && !user->roles.empty()) ? user->roles
                                                          : std::vector<std::string>{"user"};
   p->permissions = policy_.PermissionsOf(p->roles);
-  p->tier = !key.tier.empty()                        ? key.tier
+  p->tier = !key.tier.empty()                          ? key.tier
             : (user != nullptr && !user->tier.empty()) ? user->tier
             : (team != nullptr)                        ? team->tier
                                                        : std::string();

@@ -31,8 +31,8 @@ struct AuthResult {
 
 class Authenticator {
  public:
-  Authenticator(KeyCache& keys, Store& store, BlockingPool& store_pool,
-                const AccessPolicy& policy, Issuers& issuers, boost::asio::io_context& control);
+  Authenticator(KeyCache& keys, Store& store, BlockingPool& store_pool, const AccessPolicy& policy,
+                Issuers& issuers, boost::asio::io_context& control);
 
   // The credential in "Authorization: Bearer", "X-API-Key" or "api-key", or empty.
   static std::string_view Credentials(const HttpRequest& request);

@@ -22,8 +22,7 @@ constexpr auto kAwait = asio::as_tuple(asio::use_awaitable);
 
 // Reads from `stream` until the response is complete.
 template <class Stream>
-asio::awaitable<FetchResult> Exchange(Stream& stream, const std::string& request,
-                                      size_t max_body) {
+asio::awaitable<FetchResult> Exchange(Stream& stream, const std::string& request, size_t max_body) {
   FetchResult result;
   auto [wec, wn] = co_await asio::async_write(stream, asio::buffer(request), kAwait);
   if (wec) {
@@ -129,8 +128,8 @@ asio::awaitable<FetchResult> HttpGet(const std::string& url, asio::ssl::context&
     result.error = timed_out ? "timed out" : "cannot connect: " + cec.message();
     co_return result;
   }
-  std::string request = "GET " + target + " HTTP/1.1\r\nHost: " +
-                        std::string(parsed->encoded_host_and_port()) +
+  std::string request = "GET " + target +
+                        " HTTP/1.1\r\nHost: " + std::string(parsed->encoded_host_and_port()) +
                         "\r\nAccept: application/json\r\nUser-Agent: sluice\r\n"
                         "Connection: close\r\n\r\n";
   if (secure) {

@@ -18,8 +18,7 @@ struct FetchResult {
   std::string error;  // empty on success
 };
 
-boost::asio::awaitable<FetchResult> HttpGet(const std::string& url,
-                                            boost::asio::ssl::context& tls,
+boost::asio::awaitable<FetchResult> HttpGet(const std::string& url, boost::asio::ssl::context& tls,
                                             std::chrono::milliseconds timeout,
                                             size_t max_body_bytes = 1024 * 1024);
 

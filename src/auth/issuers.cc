@@ -57,8 +57,8 @@ std::unique_ptr<Issuers> Issuers::Build(const AuthConfig& config, const std::str
       if (!spec.pem_file.empty()) {
         std::ifstream in(spec.pem_file);
         if (!in) {
-          errors.push_back(Where(source, spec.line) + ": cannot read pem_file '" +
-                           spec.pem_file + "'");
+          errors.push_back(Where(source, spec.line) + ": cannot read pem_file '" + spec.pem_file +
+                           "'");
           continue;
         }
         std::stringstream pem;

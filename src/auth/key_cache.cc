@@ -73,6 +73,22 @@ void KeyCache::Invalidate(std::string_view hash) {
   }
 }
 
+void KeyCache::Clear() {
+  for (Shard& shard : shards_) {
+    std::unordered_map<std::string, std::shared_ptr<KeyState>, StringHash, std::equal_to<>> old;
+    {
+      std::lock_guard lock(shard.mutex);
+      old.swap(shard.entries);
+    }
+    std::lock_guard lock(retired_mutex_);
+    for (auto& [hash, state] : old) {
+      if (!state->principal) continue;
+      KeyUsageDelta delta = Drain(*state);
+      if (delta.requests > 0) retired_.push_back(std::move(delta));
+    }
+  }
+}
+
 void KeyCache::CountUse(const KeyState& state, int64_t now_unix) const {
   state.requests.fetch_add(1, std::memory_order_relaxed);
   int64_t seen = state.last_used.load(std::memory_order_relaxed);

@@ -42,6 +42,8 @@ class KeyCache {
   // Caches `state` (replacing an older entry, whose unflushed counts carry over).
   void Put(std::shared_ptr<KeyState> state);
   void Invalidate(std::string_view hash);
+  // Drops every entry (an owner changed: user disabled, team tier or membership).
+  void Clear();
   void CountUse(const KeyState& state, int64_t now_unix) const;
   // Takes the accumulated use of every key (for Store::RecordKeyUsage).
   std::vector<KeyUsageDelta> TakeUsage();
@@ -55,8 +57,7 @@ class KeyCache {
   struct Shard {
     mutable std::mutex mutex;
     // Heterogeneous lookup: finding by string_view allocates nothing.
-    std::unordered_map<std::string, std::shared_ptr<KeyState>, StringHash, std::equal_to<>>
-        entries;
+    std::unordered_map<std::string, std::shared_ptr<KeyState>, StringHash, std::equal_to<>> entries;
   };
   Shard& ShardFor(std::string_view hash) const;
 

@@ -78,14 +78,16 @@ TokenPair LoginService::Issue(const UserRecord& user, const std::string& family_
 boost::asio::awaitable<LoginOutcome> LoginService::Login(const std::string& username,
                                                          const std::string& password) {
   LoginOutcome outcome;
-  auto found = co_await store_pool_.Run([this, username] { return store_.FindUserByName(username); });
+  auto found =
+      co_await store_pool_.Run([this, &username] { return store_.FindUserByName(username); });
   if (!found.ok()) {
     outcome.status = LoginStatus::kUnavailable;
     co_return outcome;
   }
   std::optional<UserRecord> user = std::move(found.value());
   std::string hash = user && !user->password_hash.empty() ? user->password_hash : DummyHash();
-  bool match = co_await hash_pool_.Run([hash, password] { return VerifyPassword(hash, password); });
+  bool match =
+      co_await hash_pool_.Run([&hash, &password] { return VerifyPassword(hash, password); });
   if (!user || user->password_hash.empty() || !match) {
     outcome.status = LoginStatus::kInvalidCredentials;
     co_return outcome;
@@ -106,7 +108,7 @@ boost::asio::awaitable<LoginOutcome> LoginService::Refresh(const std::string& re
     co_return outcome;
   }
   std::string hash = Sha256Hex(refresh_token);
-  outcome = co_await store_pool_.Run([this, hash] {
+  outcome = co_await store_pool_.Run([this, &hash] {
     LoginOutcome result;
     auto found = store_.FindRefreshToken(hash);
     if (!found.ok()) {
@@ -119,7 +121,11 @@ boost::asio::awaitable<LoginOutcome> LoginService::Refresh(const std::string& re
     }
     const RefreshTokenRecord& token = **found;
     int64_t now = NowSeconds();
-    if (token.used_at != 0 || token.revoked_at != 0) {
+    if (token.revoked_at != 0 && token.used_at == 0) {  // logged out or family ended
+      result.status = LoginStatus::kInvalidRefreshToken;
+      return result;
+    }
+    if (token.used_at != 0) {
       // A spent token came back: someone holds a copy. End the whole family.
       store_.RevokeRefreshFamily(token.family_id, now);
       AuditRecord record;
@@ -159,7 +165,7 @@ boost::asio::awaitable<LoginStatus> LoginService::Logout(const std::string& refr
                                                          int64_t access_expires_at) {
   if (!access_jti.empty()) issuers_.Revoke(access_jti);
   std::string hash = refresh_token.empty() ? std::string() : Sha256Hex(refresh_token);
-  co_return co_await store_pool_.Run([this, hash, access_jti, access_expires_at] {
+  co_return co_await store_pool_.Run([this, &hash, &access_jti, access_expires_at] {
     int64_t now = NowSeconds();
     if (!access_jti.empty()) store_.RevokeTokenId(access_jti, access_expires_at);
     if (hash.empty()) return LoginStatus::kOk;
@@ -175,8 +181,8 @@ boost::asio::awaitable<LoginOutcome> LoginService::Register(const std::string& u
                                                             const std::string& password,
                                                             const std::string& email) {
   LoginOutcome outcome;
-  std::string hash = co_await hash_pool_.Run([password] { return HashPassword(password); });
-  outcome = co_await store_pool_.Run([this, username, email, hash] {
+  std::string hash = co_await hash_pool_.Run([&password] { return HashPassword(password); });
+  outcome = co_await store_pool_.Run([this, &username, &email, &hash] {
     LoginOutcome result;
     UserRecord user;
     user.id = NewId("usr");

@@ -45,13 +45,16 @@ class LoginService {
                const AuthConfig& config, AuditLog& audit);
 
   // Parameters are references (never by value: see BlockingPool::Run on GCC 12).
-  boost::asio::awaitable<LoginOutcome> Login(const std::string& username, const std::string& password);
+  boost::asio::awaitable<LoginOutcome> Login(const std::string& username,
+                                             const std::string& password);
   boost::asio::awaitable<LoginOutcome> Refresh(const std::string& refresh_token);
   // Revokes the refresh token's family and, when given, the access token's id.
-  boost::asio::awaitable<LoginStatus> Logout(const std::string& refresh_token, const std::string& access_jti,
+  boost::asio::awaitable<LoginStatus> Logout(const std::string& refresh_token,
+                                             const std::string& access_jti,
                                              int64_t access_expires_at);
   // Self-registration (only when enabled in config): a user with role "user".
-  boost::asio::awaitable<LoginOutcome> Register(const std::string& username, const std::string& password,
+  boost::asio::awaitable<LoginOutcome> Register(const std::string& username,
+                                                const std::string& password,
                                                 const std::string& email);
 
   // argon2id (libsodium, OWASP parameters: t=2, m=19 MiB). Blocking: call on a pool.

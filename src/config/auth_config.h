@@ -17,8 +17,8 @@ using std::chrono::milliseconds;
 struct JwtKeySpec {
   int line = 0;
   std::string kid;
-  std::string pem_file;    // a PEM public key (RSA or EC P-256)
-  std::string secret;      // HS256 secret, resolved from secret_env (never written in the file)
+  std::string pem_file;  // a PEM public key (RSA or EC P-256)
+  std::string secret;    // HS256 secret, resolved from secret_env (never written in the file)
   std::string secret_env;
 };
 

@@ -22,8 +22,8 @@ void ReadIssuer(const ConfigNode& node, JwtIssuerConfig& issuer) {
   if (node.Has("algorithms")) issuer.algorithms = node.StringList("algorithms");
   for (const std::string& alg : issuer.algorithms) {
     if (alg != "RS256" && alg != "ES256" && alg != "HS256") {
-      node.Child("algorithms").Error("unsupported algorithm '" + alg +
-                                     "' (supported: RS256, ES256, HS256)");
+      node.Child("algorithms")
+          .Error("unsupported algorithm '" + alg + "' (supported: RS256, ES256, HS256)");
     }
   }
   issuer.leeway = node.Duration("leeway", issuer.leeway);
@@ -131,8 +131,8 @@ void ReadTiers(const ConfigNode& node, AuthConfig& auth) {
 void ReadAuth(const ConfigNode& node, AuthConfig& auth) {
   if (!node.ExpectMap()) return;
   auth.configured = true;
-  node.AllowKeys({"key_cache_ttl", "issuers", "login", "roles", "tiers", "default_tier",
-                  "bootstrap"});
+  node.AllowKeys(
+      {"key_cache_ttl", "issuers", "login", "roles", "tiers", "default_tier", "bootstrap"});
   auth.line = node.line();
   auth.key_cache_ttl = node.Duration("key_cache_ttl", auth.key_cache_ttl);
   ConfigNode issuers = node.Child("issuers");

@@ -24,8 +24,9 @@ class BlockingPool {
   BlockingPool& operator=(const BlockingPool&) = delete;
 
   // Awaits `work()` run on the pool; resumes on the awaiting coroutine's executor.
-  // Deliberately not a coroutine itself: GCC 12 destroys a prvalue argument of a coroutine
-  // twice (the lambdas callers pass here), so the work is moved straight into co_spawn.
+  // Callers capture by reference (the awaiting frame outlives the work): GCC 12 miscompiles
+  // a lambda that copies a std::string inside a co_await expression (the copy shares the
+  // buffer and it is freed twice). For the same reason Run is not a coroutine itself.
   template <class F>
   boost::asio::awaitable<std::invoke_result_t<F>> Run(F work) {
     return boost::asio::co_spawn(
@@ -39,9 +40,7 @@ class BlockingPool {
   // Runs `work()` on the pool and blocks the calling (non-worker) thread until it is done.
   template <class F>
   std::invoke_result_t<F> RunSync(F work) {
-    return boost::asio::post(pool_.get_executor(),
-                             boost::asio::use_future(std::move(work)))
-        .get();
+    return boost::asio::post(pool_.get_executor(), boost::asio::use_future(std::move(work))).get();
   }
 
   // Fire and forget (batched writes: audit rows, key usage).

@@ -33,6 +33,7 @@ const ErrorInfo& Describe(ErrorClass error) {
       {403, "permission_error", "permission_denied", "permission_denied"},
       /* kModelNotAllowed */ {403, "permission_error", "model_not_allowed", "model_not_allowed"},
       /* kConflict */ {409, "invalid_request_error", "conflict", "conflict"},
+      /* kResourceNotFound */ {404, "invalid_request_error", "not_found", "not_found"},
       /* kUpstreamUnreachable */
       {502, "server_error", "upstream_unreachable", "upstream_unreachable"},
       /* kUpstreamTimeout */ {504, "server_error", "upstream_timeout", "upstream_timeout"},

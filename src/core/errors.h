@@ -36,6 +36,7 @@ enum class ErrorClass : uint8_t {
   kPermissionDenied,  // 403: the principal lacks a permission the route needs
   kModelNotAllowed,   // 403: the principal may not use this model
   kConflict,          // 409: admin API, the name or id is taken
+  kResourceNotFound,  // 404: admin API, no such key, user or team
   // Upstream-caused.
   kUpstreamUnreachable,  // 502: connect refused, DNS failure, TLS failure
   kUpstreamTimeout,      // 504

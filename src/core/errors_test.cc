@@ -43,6 +43,7 @@ constexpr ErrorRow kErrorTable[] = {
     {ErrorClass::kPermissionDenied, 403, "permission_error"},
     {ErrorClass::kModelNotAllowed, 403, "permission_error"},
     {ErrorClass::kConflict, 409, "invalid_request_error"},
+    {ErrorClass::kResourceNotFound, 404, "invalid_request_error"},
     {ErrorClass::kUpstreamUnreachable, 502, "server_error"},
     {ErrorClass::kUpstreamTimeout, 504, "server_error"},
     {ErrorClass::kUpstreamReset, 502, "server_error"},

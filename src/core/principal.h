@@ -44,13 +44,13 @@ struct Principal {
   std::string key_prefix;  // API keys: the display prefix, safe to log
   std::string user_id;     // owner user (keys) or the signed-in user
   std::string team_id;
-  std::string issuer;      // external tokens
-  std::string subject;     // external tokens
+  std::string issuer;   // external tokens
+  std::string subject;  // external tokens
   std::vector<std::string> roles;
   uint64_t permissions = 0;
   std::string tier;
   std::vector<std::string> allowed_models;  // key's own list; empty: the tier's
-  int64_t expires_at = 0;  // key or token expiry (Unix seconds), 0: never
+  int64_t expires_at = 0;                   // key or token expiry (Unix seconds), 0: never
 
   bool Can(uint64_t permission) const { return (permissions & permission) == permission; }
 };

@@ -40,6 +40,9 @@ enum class RouteKind : uint8_t {
   kAuthRefresh,
   kAuthLogout,
   kAuthRegister,
+  // Admin listener only (routing/router.h MatchAdminRoute).
+  kAdmin,    // /admin/...: the admin API resolves the resource and method itself
+  kOpenApi,  // /openapi.json: the admin API's description, public
 };
 
 // True for routes whose body names a model that is served by an upstream.

@@ -64,7 +64,9 @@ std::shared_ptr<const FilterFactory> Registry::Build(std::string_view name,
 }
 
 std::vector<std::string_view> Registry::DefaultChain(bool auth_configured) const {
-  if (auth_configured) return {"request_id", "auth", "authorize", "access_log"};
+  // access_log before auth: filters after one that answers never run, and rejected
+  // requests (401, 403) must be logged too.
+  if (auth_configured) return {"request_id", "access_log", "auth", "authorize"};
   return {"request_id", "access_log"};
 }
 

@@ -33,7 +33,7 @@ TEST(Registry, DefaultChainWhenNoFiltersSection) {
   EXPECT_EQ(registry.DefaultChain(false),
             (std::vector<std::string_view>{"request_id", "access_log"}));
   EXPECT_EQ(registry.DefaultChain(true),
-            (std::vector<std::string_view>{"request_id", "auth", "authorize", "access_log"}));
+            (std::vector<std::string_view>{"request_id", "access_log", "auth", "authorize"}));
   LoadResult result = Load("server:\n  listen: 127.0.0.1:0\n");
   ASSERT_TRUE(result.errors.empty()) << Joined(result.errors);
   const FilterChain& chain = result.snapshot->chain;

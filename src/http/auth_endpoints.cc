@@ -4,6 +4,7 @@
 #include <boost/json/parse.hpp>
 
 #include "auth/auth_runtime.h"
+#include "core/form_encoding.h"
 #include "core/json_text.h"
 
 namespace sluice {
@@ -11,35 +12,10 @@ namespace {
 
 constexpr size_t kMinPasswordLength = 8;
 
-int HexValue(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
-}
-
-// application/x-www-form-urlencoded value of `key`, decoded ('+' is a space).
+// application/x-www-form-urlencoded value of `key`, decoded; empty when absent.
 std::string FormValue(std::string_view body, std::string_view key) {
-  while (!body.empty()) {
-    size_t amp = body.find('&');
-    std::string_view pair = body.substr(0, amp);
-    body = amp == std::string_view::npos ? std::string_view() : body.substr(amp + 1);
-    size_t eq = pair.find('=');
-    if (pair.substr(0, eq) != key || eq == std::string_view::npos) continue;
-    std::string out;
-    std::string_view value = pair.substr(eq + 1);
-    for (size_t i = 0; i < value.size(); ++i) {
-      if (value[i] == '+') {
-        out.push_back(' ');
-      } else if (value[i] == '%' && i + 2 < value.size() && HexValue(value[i + 1]) >= 0 &&
-                 HexValue(value[i + 2]) >= 0) {
-        out.push_back(static_cast<char>(HexValue(value[i + 1]) * 16 + HexValue(value[i + 2])));
-        i += 2;
-      } else {
-        out.push_back(value[i]);
-      }
-    }
-    return out;
+  for (auto& [name, value] : ParseForm(body)) {
+    if (name == key) return std::move(value);
   }
   return "";
 }
@@ -185,11 +161,10 @@ boost::asio::awaitable<LocalReply> HandleAuthEndpoint(AuthRuntime* auth, Request
                              "A username and a password of at least 8 characters are required.",
                              username.empty() ? "username" : "password");
       }
-      LoginOutcome outcome = co_await login.Register(username, std::move(password),
-                                                     fields.get("email"));
+      LoginOutcome outcome =
+          co_await login.Register(username, std::move(password), fields.get("email"));
       bool ok = outcome.status == LoginStatus::kOk;
-      Audit(*auth, ctx, "user.register", ok ? "user:" + outcome.tokens.user_id : "anonymous",
-            ok);
+      Audit(*auth, ctx, "user.register", ok ? "user:" + outcome.tokens.user_id : "anonymous", ok);
       co_return ok ? TokenReply(outcome.tokens) : LoginFailure(outcome.status);
     }
     default:

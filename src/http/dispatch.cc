@@ -3,6 +3,7 @@
 
 #include <array>
 
+#include "admin/admin_api.h"
 #include "config/snapshot.h"
 #include "core/json_text.h"
 #include "http/auth_endpoints.h"
@@ -106,6 +107,10 @@ asio::awaitable<void> Dispatch(Worker& worker, ClientSink& client, RequestContex
   if (!reply && route.method_allowed && IsAuthRoute(route.kind)) {
     reply = co_await HandleAuthEndpoint(worker.services().auth, ctx);
   }
+  if (!reply && route.kind == RouteKind::kAdmin) {
+    reply = co_await HandleAdminRequest(worker.services().auth, ctx);
+  }
+  if (!reply && route.method_allowed && route.kind == RouteKind::kOpenApi) reply = OpenApiReply();
   if (!reply) reply = RouteReply(worker, ctx, route);
   if (reply) {
     co_await SendLocalReply(client, ctx, chain, *reply);

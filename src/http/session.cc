@@ -290,7 +290,8 @@ asio::awaitable<bool> Session::ReadRequest() {
     co_await RejectRequest(error.error, error.message);
     co_return false;
   }
-  route_ = MatchRoute(request_.method, request_.path);
+  route_ = worker_.admin() ? MatchAdminRoute(request_.method, request_.path)
+                           : MatchRoute(request_.method, request_.path);
   bool ok = co_await ReadBody(head_size);
   Disarm();
   co_return ok;

@@ -21,8 +21,9 @@ constexpr auto kTrimInterval = std::chrono::seconds(1);
 }
 
 Worker::Worker(int index, std::shared_ptr<const Snapshot> snapshot, ServerState& state,
-               const Services* services)
+               const Services* services, WorkerRole role)
     : index_(index),
+      role_(role),
       io_(1),
       snapshot_(std::move(snapshot)),
       state_(state),

@@ -38,10 +38,13 @@ class SessionLink : public boost::intrusive::list_base_hook<
   virtual void ForceClose() = 0;
 };
 
+// kData serves the model API; kAdmin the admin API listener (admin/admin_api.h).
+enum class WorkerRole : uint8_t { kData, kAdmin };
+
 class Worker {
  public:
   Worker(int index, std::shared_ptr<const Snapshot> snapshot, ServerState& state,
-         const Services* services);
+         const Services* services, WorkerRole role = WorkerRole::kData);
   ~Worker();
 
   // Binds this worker's listener (SO_REUSEPORT, so every worker binds the same port).
@@ -69,6 +72,7 @@ class Worker {
   // Called by a session when it ends.
   void SessionEnded();
   int index() const { return index_; }
+  bool admin() const { return role_ == WorkerRole::kAdmin; }
   size_t active_sessions() const { return active_sessions_; }
 
  private:
@@ -76,6 +80,7 @@ class Worker {
   void StopIfDrained();
 
   int index_;
+  WorkerRole role_;
   boost::asio::io_context io_;
   std::shared_ptr<const Snapshot> snapshot_;
   ServerState& state_;

@@ -19,17 +19,40 @@ constexpr RouteEntry kRoutes[] = {
     {"/models", RouteKind::kListModels, false, "models"},
 };
 
+bool MatchHealth(Method method, std::string_view path, RouteMatch& match) {
+  if (path != "/health/live" && path != "/health/ready") return false;
+  match.kind = path == "/health/live" ? RouteKind::kHealthLive : RouteKind::kHealthReady;
+  match.name = path == "/health/live" ? "health_live" : "health_ready";
+  match.method_allowed = method == Method::kGet || method == Method::kHead;
+  match.allow = "GET, HEAD";
+  return true;
+}
+
 }  // namespace
 
-RouteMatch MatchRoute(Method method, std::string_view path) {
+RouteMatch MatchAdminRoute(Method method, std::string_view path) {
   RouteMatch match;
-  if (path == "/health/live" || path == "/health/ready") {
-    match.kind = path == "/health/live" ? RouteKind::kHealthLive : RouteKind::kHealthReady;
-    match.name = path == "/health/live" ? "health_live" : "health_ready";
+  if (MatchHealth(method, path, match)) return match;
+  if (path == "/openapi.json") {
+    match.kind = RouteKind::kOpenApi;
+    match.name = "openapi";
     match.method_allowed = method == Method::kGet || method == Method::kHead;
     match.allow = "GET, HEAD";
     return match;
   }
+  if (path == "/admin" || path.starts_with("/admin/")) {
+    match.kind = RouteKind::kAdmin;
+    match.name = "admin";
+    match.method_allowed = true;
+    return match;
+  }
+  match.name = "not_found";
+  return match;
+}
+
+RouteMatch MatchRoute(Method method, std::string_view path) {
+  RouteMatch match;
+  if (MatchHealth(method, path, match)) return match;
   static constexpr struct {
     std::string_view path;
     RouteKind kind;

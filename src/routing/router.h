@@ -19,5 +19,8 @@ struct RouteMatch {
 };
 
 RouteMatch MatchRoute(Method method, std::string_view path);
+// The admin listener's routes: health probes, /openapi.json and everything under /admin/
+// (kAdmin; its handler answers 404/405 per resource). Nothing of the model API.
+RouteMatch MatchAdminRoute(Method method, std::string_view path);
 
 }  // namespace sluice

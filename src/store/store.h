@@ -19,10 +19,10 @@ namespace sluice {
 
 // Times are Unix seconds (UTC); 0 means "never" / "not set".
 struct ApiKeyRecord {
-  std::string id;      // "key_" + 24 hex digits
+  std::string id;  // "key_" + 24 hex digits
   std::string name;
-  std::string hash;    // SHA-256 of the whole secret, lowercase hex; the secret is never stored
-  std::string prefix;  // display form, e.g. "sk-sl-4fQk…9xYz" (not enough to use the key)
+  std::string hash;     // SHA-256 of the whole secret, lowercase hex; the secret is never stored
+  std::string prefix;   // display form, e.g. "sk-sl-4fQk…9xYz" (not enough to use the key)
   std::string user_id;  // owner: a user, a team, or both; empty when not set
   std::string team_id;
   std::vector<std::string> roles;
@@ -37,7 +37,7 @@ struct ApiKeyRecord {
 };
 
 struct UserRecord {
-  std::string id;  // "usr_" + 24 hex digits
+  std::string id;        // "usr_" + 24 hex digits
   std::string username;  // unique, case-sensitive
   std::string email;
   std::string password_hash;  // argon2id string (libsodium format); empty: no password login
@@ -62,7 +62,7 @@ struct RefreshTokenRecord {
   std::string token_hash;  // SHA-256 hex of the token; the token is never stored
   int64_t created_at = 0;
   int64_t expires_at = 0;
-  int64_t used_at = 0;     // set once, when exchanged for a new pair
+  int64_t used_at = 0;  // set once, when exchanged for a new pair
   int64_t revoked_at = 0;
 };
 

@@ -19,7 +19,7 @@ template <class T>
 class StoreResult {
  public:
   StoreResult() : v_(T{}) {}  // a default value: awaitables need default-constructible results
-  StoreResult(T value) : v_(std::move(value)) {}  // NOLINT: implicit by design
+  StoreResult(T value) : v_(std::move(value)) {}           // NOLINT: implicit by design
   StoreResult(StoreError error) : v_(std::move(error)) {}  // NOLINT
   bool ok() const { return v_.index() == 0; }
   explicit operator bool() const { return ok(); }

@@ -94,12 +94,12 @@ TEST(JwtAttack, Table) {
   const Key evil_ec = testing::EcSigner(1, "ec-1");
   const Key evil_hs = testing::HmacKey("hs-1", 'e');
   // HMAC keys made of the victim's public key bytes (PEM and DER).
-  const Key rsa_pem_as_secret = testing::MustKey(
-      Key::FromSecret(testing::RsaPair().public_pem, "rsa-1"), "PEM as secret");
-  const Key rsa_der_as_secret = testing::MustKey(
-      Key::FromSecret(testing::RsaPair().public_der, "rsa-1"), "DER as secret");
-  const Key ec_pem_as_secret = testing::MustKey(
-      Key::FromSecret(testing::EcPair().public_pem, "ec-1"), "EC PEM as secret");
+  const Key rsa_pem_as_secret =
+      testing::MustKey(Key::FromSecret(testing::RsaPair().public_pem, "rsa-1"), "PEM as secret");
+  const Key rsa_der_as_secret =
+      testing::MustKey(Key::FromSecret(testing::RsaPair().public_der, "rsa-1"), "DER as secret");
+  const Key ec_pem_as_secret =
+      testing::MustKey(Key::FromSecret(testing::EcPair().public_pem, "ec-1"), "EC PEM as secret");
 
   const Policy all = testing::StandardPolicy();
   const Policy rs_only = Only({Algorithm::kRS256});
@@ -122,9 +122,12 @@ TEST(JwtAttack, Table) {
       {"control HS256", good_hs, hs_rs, VerifyError::kNone},
 
       // alg "none" in its spellings, with an empty and with a garbage signature.
-      {"alg none", RawToken(Header("none", ""), claims, ""), all, VerifyError::kUnsupportedAlgorithm},
-      {"alg None", RawToken(Header("None", ""), claims, ""), all, VerifyError::kUnsupportedAlgorithm},
-      {"alg NONE", RawToken(Header("NONE", ""), claims, ""), all, VerifyError::kUnsupportedAlgorithm},
+      {"alg none", RawToken(Header("none", ""), claims, ""), all,
+       VerifyError::kUnsupportedAlgorithm},
+      {"alg None", RawToken(Header("None", ""), claims, ""), all,
+       VerifyError::kUnsupportedAlgorithm},
+      {"alg NONE", RawToken(Header("NONE", ""), claims, ""), all,
+       VerifyError::kUnsupportedAlgorithm},
       {"alg nOnE with kid", RawToken(Header("nOnE", "rsa-1"), claims, ""), all,
        VerifyError::kUnsupportedAlgorithm},
       {"alg none with a signature", RawToken(Header("none", "rsa-1"), claims, "sig"), all,
@@ -142,8 +145,9 @@ TEST(JwtAttack, Table) {
        VerifyError::kKeyMismatch},
       {"HS256 with EC PEM as secret, all algorithms",
        RawToken(Header("HS256", "ec-1"), claims, ec_pem_as_secret), all, VerifyError::kKeyMismatch},
-      {"RS256 signature relabelled HS256", ReplacePart(good_rs, 0, Base64UrlEncode(Header("HS256", "rsa-1"))),
-       hs_rs, VerifyError::kKeyMismatch},
+      {"RS256 signature relabelled HS256",
+       ReplacePart(good_rs, 0, Base64UrlEncode(Header("HS256", "rsa-1"))), hs_rs,
+       VerifyError::kKeyMismatch},
       {"RS256 header naming the HMAC key", RawToken(Header("RS256", "hs-1"), claims, evil_rsa), all,
        VerifyError::kKeyMismatch},
       {"ES256 header naming the RSA key", RawToken(Header("ES256", "rsa-1"), claims, evil_ec), all,
@@ -167,8 +171,8 @@ TEST(JwtAttack, Table) {
                 evil_rsa),
        all, VerifyError::kBadSignature},
       {"embedded jwk (EC), no kid",
-       RawToken(Header("ES256", "", {{"jwk", testing::EcPair(1).public_jwk}}), claims, evil_ec), all,
-       VerifyError::kUnknownKey},
+       RawToken(Header("ES256", "", {{"jwk", testing::EcPair(1).public_jwk}}), claims, evil_ec),
+       all, VerifyError::kUnknownKey},
       {"embedded jwk (EC) with our kid",
        RawToken(Header("ES256", "ec-1", {{"jwk", testing::EcPair(1).public_jwk}}), claims, evil_ec),
        all, VerifyError::kBadSignature},
@@ -214,21 +218,22 @@ TEST(JwtAttack, Table) {
       // Tampering and truncation.
       {"tampered payload (one byte)", ReplacePart(good_rs, 1, Base64UrlEncode(tampered_payload)),
        all, VerifyError::kBadSignature},
-      {"tampered header (kid of the same key set)", ReplacePart(good_es, 0, Base64UrlEncode(Header("ES256", "ec-1", {{"x", 1}}))),
-       all, VerifyError::kBadSignature},
+      {"tampered header (kid of the same key set)",
+       ReplacePart(good_es, 0, Base64UrlEncode(Header("ES256", "ec-1", {{"x", 1}}))), all,
+       VerifyError::kBadSignature},
       {"truncated RS256 signature (255 bytes)",
        ReplacePart(good_rs, 2, Base64UrlEncode(Base64UrlDecode(sig_rs)->substr(0, 255))), all,
        VerifyError::kBadSignature},
       {"truncated ES256 signature (63 bytes)",
-       ReplacePart(good_es, 2, Base64UrlEncode(Base64UrlDecode(Part(good_es, 2))->substr(0, 63))), all,
-       VerifyError::kBadSignature},
+       ReplacePart(good_es, 2, Base64UrlEncode(Base64UrlDecode(Part(good_es, 2))->substr(0, 63))),
+       all, VerifyError::kBadSignature},
       {"ES256 signature in DER form",
        ReplacePart(good_es, 2, Base64UrlEncode(DerEs256Signature(ec, es_input))), all,
        VerifyError::kBadSignature},
       {"ES256 signature of zeros", ReplacePart(good_es, 2, Base64UrlEncode(std::string(64, '\0'))),
        all, VerifyError::kBadSignature},
-      {"HS256 signature of the wrong length", ReplacePart(good_hs, 2, Base64UrlEncode("short")), all,
-       VerifyError::kBadSignature},
+      {"HS256 signature of the wrong length", ReplacePart(good_hs, 2, Base64UrlEncode("short")),
+       all, VerifyError::kBadSignature},
 
       // Structure.
       {"empty token", "", all, VerifyError::kMalformed},
@@ -240,14 +245,16 @@ TEST(JwtAttack, Table) {
       {"extra part", good_rs + ".e30", all, VerifyError::kMalformed},
       {"five parts (JWE shape)", good_rs + ".a.b", all, VerifyError::kMalformed},
       {"padding on the signature", good_rs + "==", all, VerifyError::kMalformed},
-      {"padding on the header", ReplacePart(good_hs, 0, Base64UrlEncode(Header("HS256", "hs-1")) + "="),
-       all, VerifyError::kMalformed},
+      {"padding on the header",
+       ReplacePart(good_hs, 0, Base64UrlEncode(Header("HS256", "hs-1")) + "="), all,
+       VerifyError::kMalformed},
       {"standard base64 alphabet", ReplacePart(good_rs, 2, "+/" + sig_rs.substr(2)), all,
        VerifyError::kMalformed},
       {"whitespace in the token", " " + good_rs, all, VerifyError::kMalformed},
       {"non-JSON header", RawToken("not json", claims, rsa), all, VerifyError::kMalformed},
       {"header is a JSON string", RawToken("\"RS256\"", claims, rsa), all, VerifyError::kMalformed},
-      {"crit header", RawToken(Header("RS256", "rsa-1", {{"crit", json::array{"exp"}}, {"exp", 1}}), claims, rsa),
+      {"crit header",
+       RawToken(Header("RS256", "rsa-1", {{"crit", json::array{"exp"}}, {"exp", 1}}), claims, rsa),
        all, VerifyError::kMalformed},
       {"oversized token (16 KiB + 1)",
        RawToken(Header("RS256", "rsa-1"), Claims({{"pad", std::string(12300, 'x')}}), rsa), all,
@@ -270,7 +277,8 @@ TEST(JwtAttack, AlgConfusionWithASingleKeyAndNoKid) {
   for (const std::string& secret : {testing::RsaPair().public_pem, testing::RsaPair().public_der}) {
     const Key hmac = testing::MustKey(Key::FromSecret(secret), "secret");
     const std::string token = RawToken(Header("HS256", ""), claims, hmac);
-    EXPECT_EQ(Verify(token, testing::StandardPolicy(), keys, kNow).error, VerifyError::kKeyMismatch);
+    EXPECT_EQ(Verify(token, testing::StandardPolicy(), keys, kNow).error,
+              VerifyError::kKeyMismatch);
     EXPECT_EQ(Verify(token, Only({Algorithm::kRS256}), keys, kNow).error,
               VerifyError::kAlgorithmNotAllowed);
   }
@@ -287,8 +295,9 @@ TEST(JwtAttack, EmptyPolicyAllowsNothing) {
   keys.Add(testing::HmacKey("hs-1"));
   Policy policy = testing::StandardPolicy();
   policy.algorithms.clear();
-  EXPECT_EQ(Verify(Sign(testing::StandardClaims(), testing::HmacKey("hs-1")), policy, keys, kNow).error,
-            VerifyError::kAlgorithmNotAllowed);
+  EXPECT_EQ(
+      Verify(Sign(testing::StandardClaims(), testing::HmacKey("hs-1")), policy, keys, kNow).error,
+      VerifyError::kAlgorithmNotAllowed);
 }
 
 TEST(JwtAttack, ShortRsaKeysRefusedAtLoad) {

@@ -50,18 +50,18 @@ TEST(Base64Url, EveryByteRoundTrips) {
 
 TEST(Base64Url, InvalidInputs) {
   const char* kCases[] = {
-      "Zg==",       // padding
-      "Zm8=",       // padding
-      "Zg=",        // padding
-      "Zm9v+w",     // standard alphabet
-      "Zm9v/w",     // standard alphabet
-      "Z",          // 6 bits cannot make a byte
-      "Zm9vY",      // 4n+1 characters
-      "Zh",         // non-canonical: trailing bits set
-      "Zm9",        // non-canonical: trailing bits set ("Zm8" is canonical)
-      "Zm 9",       // space
-      "Zm9\n",      // newline
-      "Zm9.",       // dot
+      "Zg==",        // padding
+      "Zm8=",        // padding
+      "Zg=",         // padding
+      "Zm9v+w",      // standard alphabet
+      "Zm9v/w",      // standard alphabet
+      "Z",           // 6 bits cannot make a byte
+      "Zm9vY",       // 4n+1 characters
+      "Zh",          // non-canonical: trailing bits set
+      "Zm9",         // non-canonical: trailing bits set ("Zm8" is canonical)
+      "Zm 9",        // space
+      "Zm9\n",       // newline
+      "Zm9.",        // dot
       "Zm\xc3\xa9",  // non-ASCII
   };
   for (const char* text : kCases) {

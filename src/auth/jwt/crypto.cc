@@ -8,7 +8,6 @@
 #include <openssl/evp.h>
 #include <openssl/rsa.h>
 
-
 #include "auth/jwt/key_impl.h"
 
 namespace sluice::jwt {
@@ -73,9 +72,9 @@ std::string DerToRaw(const std::string& der) {
 // Initialises a SHA-256 digest-sign/verify context; RSA gets PKCS#1 v1.5 padding explicitly.
 bool InitDigest(EVP_MD_CTX* ctx, EVP_PKEY* pkey, Algorithm alg, bool sign) {
   EVP_PKEY_CTX* pctx = nullptr;
-  const int rc = sign ? EVP_DigestSignInit_ex(ctx, &pctx, "SHA256", nullptr, nullptr, pkey, nullptr)
-                      : EVP_DigestVerifyInit_ex(ctx, &pctx, "SHA256", nullptr, nullptr, pkey,
-                                                nullptr);
+  const int rc =
+      sign ? EVP_DigestSignInit_ex(ctx, &pctx, "SHA256", nullptr, nullptr, pkey, nullptr)
+           : EVP_DigestVerifyInit_ex(ctx, &pctx, "SHA256", nullptr, nullptr, pkey, nullptr);
   if (rc != 1) return false;
   return alg != Algorithm::kRS256 || EVP_PKEY_CTX_set_rsa_padding(pctx, RSA_PKCS1_PADDING) == 1;
 }

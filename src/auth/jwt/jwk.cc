@@ -48,11 +48,11 @@ BnPtr ToBn(const std::string& bytes) {
 // Builds an EVP_PKEY of `type` from the parameters in `bld`.
 PkeyPtr FromData(const char* type, OSSL_PARAM_BLD* bld, bool has_private) {
   std::unique_ptr<OSSL_PARAM, ParamFree> params(OSSL_PARAM_BLD_to_param(bld));
-  std::unique_ptr<EVP_PKEY_CTX, PkeyCtxFree> ctx(EVP_PKEY_CTX_new_from_name(nullptr, type, nullptr));
+  std::unique_ptr<EVP_PKEY_CTX, PkeyCtxFree> ctx(
+      EVP_PKEY_CTX_new_from_name(nullptr, type, nullptr));
   EVP_PKEY* pkey = nullptr;
   if (params == nullptr || ctx == nullptr || EVP_PKEY_fromdata_init(ctx.get()) != 1 ||
-      EVP_PKEY_fromdata(ctx.get(), &pkey,
-                        has_private ? EVP_PKEY_KEYPAIR : EVP_PKEY_PUBLIC_KEY,
+      EVP_PKEY_fromdata(ctx.get(), &pkey, has_private ? EVP_PKEY_KEYPAIR : EVP_PKEY_PUBLIC_KEY,
                         params.get()) != 1) {
     return nullptr;
   }
@@ -77,8 +77,8 @@ std::optional<Key> RsaFromJwk(const json::object& jwk, std::string kid, std::str
     // RFC 7518 §6.3.2: with d, the CRT parameters are all present or all absent; OpenSSL
     // signs (and checks the pair) only with them, so they are required here.
     static constexpr std::pair<const char*, const char*> kPrivate[] = {
-        {"d", OSSL_PKEY_PARAM_RSA_D},           {"p", OSSL_PKEY_PARAM_RSA_FACTOR1},
-        {"q", OSSL_PKEY_PARAM_RSA_FACTOR2},     {"dp", OSSL_PKEY_PARAM_RSA_EXPONENT1},
+        {"d", OSSL_PKEY_PARAM_RSA_D},          {"p", OSSL_PKEY_PARAM_RSA_FACTOR1},
+        {"q", OSSL_PKEY_PARAM_RSA_FACTOR2},    {"dp", OSSL_PKEY_PARAM_RSA_EXPONENT1},
         {"dq", OSSL_PKEY_PARAM_RSA_EXPONENT2}, {"qi", OSSL_PKEY_PARAM_RSA_COEFFICIENT1}};
     for (const auto& [member, param] : kPrivate) {
       const auto value = Member(jwk, member);
@@ -104,7 +104,8 @@ std::optional<Key> EcFromJwk(const json::object& jwk, std::string kid, std::stri
   const std::string point = '\x04' + *x + *y;  // uncompressed SEC1 point
   std::unique_ptr<OSSL_PARAM_BLD, ParamBldFree> bld(OSSL_PARAM_BLD_new());
   if (bld == nullptr ||
-      OSSL_PARAM_BLD_push_utf8_string(bld.get(), OSSL_PKEY_PARAM_GROUP_NAME, "prime256v1", 0) != 1 ||
+      OSSL_PARAM_BLD_push_utf8_string(bld.get(), OSSL_PKEY_PARAM_GROUP_NAME, "prime256v1", 0) !=
+          1 ||
       OSSL_PARAM_BLD_push_octet_string(bld.get(), OSSL_PKEY_PARAM_PUB_KEY, point.data(),
                                        point.size()) != 1) {
     return Fail(error, "cannot build EC parameters");

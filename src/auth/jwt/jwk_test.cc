@@ -37,7 +37,8 @@ TEST(Jwk, ValidKeys) {
     bool can_sign;
   } kCases[] = {
       {"rsa public", RsaPair().public_jwk, Algorithm::kRS256, false},
-      {"rsa public, alg+use+kid", With(With(With(RsaPair().public_jwk, "alg", "RS256"), "use", "sig"), "kid", "r1"),
+      {"rsa public, alg+use+kid",
+       With(With(With(RsaPair().public_jwk, "alg", "RS256"), "use", "sig"), "kid", "r1"),
        Algorithm::kRS256, false},
       {"rsa private", RsaPair().private_jwk, Algorithm::kRS256, true},
       {"ec public", EcPair().public_jwk, Algorithm::kES256, false},
@@ -100,7 +101,8 @@ TEST(Jwk, RefusedKeys) {
       {"rsa private with a wrong d", With(RsaPair().private_jwk, "d", S(rsa_private_bad_d))},
       {"ec private d of 31 bytes",
        With(EcPair().private_jwk, "d", S(Base64UrlEncode(std::string(31, '\x01'))))},
-      {"ec private d of another key", With(EcPair().public_jwk, "d", EcPair(1).private_jwk.at("d"))},
+      {"ec private d of another key",
+       With(EcPair().public_jwk, "d", EcPair(1).private_jwk.at("d"))},
       {"oct 31 bytes", With(oct, "k", S(Base64UrlEncode(testing::Secret('s', 31))))},
       {"oct without k", Without(oct, "k")},
       {"kid not a string", With(ec, "kid", 7)},

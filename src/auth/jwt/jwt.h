@@ -81,10 +81,10 @@ std::string_view Describe(VerifyError error);  // short text for logs and the 40
 
 // A missing "iss" (or "aud") when the policy names one is kWrongIssuer (kWrongAudience).
 struct Policy {
-  std::string issuer;                  // required "iss" value; empty: not checked
-  std::vector<std::string> audiences;  // "aud" must contain one of these; empty: not checked
-  std::vector<Algorithm> algorithms;   // allowed; empty: none allowed
-  std::chrono::seconds leeway{60};     // for exp, nbf (and iat in the future)
+  std::string issuer;                        // required "iss" value; empty: not checked
+  std::vector<std::string> audiences;        // "aud" must contain one of these; empty: not checked
+  std::vector<Algorithm> algorithms;         // allowed; empty: none allowed
+  std::chrono::seconds leeway{60};           // for exp, nbf (and iat in the future)
   std::vector<std::string> required_claims;  // must be present (beyond exp, which always is)
 };
 
@@ -109,8 +109,7 @@ struct VerifyResult {
 // policy, the key chosen by kid from `keys`, the signature, then exp (required), nbf, iss,
 // aud and the required claims. "typ", when present, must be "JWT" or "at+jwt" (RFC 9068),
 // case-insensitively. Tokens over 16 KiB are kMalformed.
-VerifyResult Verify(std::string_view token, const Policy& policy, const KeySet& keys,
-                    int64_t now);
+VerifyResult Verify(std::string_view token, const Policy& policy, const KeySet& keys, int64_t now);
 
 // Signs `claims` as a compact JWS; empty when the key cannot sign. REQUIRES: key.can_sign().
 std::string Sign(const boost::json::object& claims, const Key& key);

@@ -52,8 +52,8 @@ std::optional<Key> MakeHmacKey(std::string_view secret, std::string kid, std::st
   auto impl = std::make_shared<Key::Impl>();
   impl->hmac.reset(EVP_MAC_CTX_new(mac));
   char digest[] = "SHA256";
-  const OSSL_PARAM params[] = {
-      OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, digest, 0), OSSL_PARAM_END};
+  const OSSL_PARAM params[] = {OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, digest, 0),
+                               OSSL_PARAM_END};
   if (impl->hmac == nullptr ||
       EVP_MAC_init(impl->hmac.get(), reinterpret_cast<const unsigned char*>(secret.data()),
                    secret.size(), params) != 1) {

@@ -49,8 +49,7 @@ struct Access {
 // Builds an HS256 key. REQUIRES: the caller checked the secret's length.
 std::optional<Key> MakeHmacKey(std::string_view secret, std::string kid, std::string* error);
 // Wraps an RSA or EC key, checking size (RSA >= 2048 bits) and curve (P-256 only).
-std::optional<Key> MakePkeyKey(PkeyPtr pkey, bool has_private, std::string kid,
-                               std::string* error);
+std::optional<Key> MakePkeyKey(PkeyPtr pkey, bool has_private, std::string kid, std::string* error);
 
 // Raw JWS signature primitives over the signing input ("header.payload").
 bool VerifySignature(const Key& key, std::string_view input, std::string_view signature);

@@ -83,9 +83,7 @@ TestKeyPair GenerateRsa(size_t bits) {
   return Generate(EVP_PKEY_Q_keygen(nullptr, nullptr, "RSA", bits));
 }
 
-TestKeyPair GenerateEc() {
-  return Generate(EVP_PKEY_Q_keygen(nullptr, nullptr, "EC", "P-256"));
-}
+TestKeyPair GenerateEc() { return Generate(EVP_PKEY_Q_keygen(nullptr, nullptr, "EC", "P-256")); }
 
 }  // namespace
 
@@ -135,14 +133,10 @@ Key HmacKey(std::string kid, char fill) {
 }
 
 boost::json::object StandardClaims(int64_t now) {
-  return {{"iss", kIssuer},
-          {"sub", "user-1234"},
-          {"aud", kAudience},
-          {"exp", now + 300},
-          {"iat", now},
-          {"jti", "5f0c2a8e-77c4-4f36-9d1c-0d5b2f0f6a11"},
-          {"team", "research"},
-          {"roles", boost::json::array{"developer", "viewer"}}};
+  return {{"iss", kIssuer},     {"sub", "user-1234"},
+          {"aud", kAudience},   {"exp", now + 300},
+          {"iat", now},         {"jti", "5f0c2a8e-77c4-4f36-9d1c-0d5b2f0f6a11"},
+          {"team", "research"}, {"roles", boost::json::array{"developer", "viewer"}}};
 }
 
 Policy StandardPolicy() {

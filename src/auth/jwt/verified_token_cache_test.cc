@@ -17,7 +17,9 @@ std::shared_ptr<const VerifiedToken> Verified(std::string subject, int64_t exp) 
   return token;
 }
 
-std::string TokenText(int i) { return "eyJhbGciOiJIUzI1NiJ9.payload-" + std::to_string(i) + ".sig"; }
+std::string TokenText(int i) {
+  return "eyJhbGciOiJIUzI1NiJ9.payload-" + std::to_string(i) + ".sig";
+}
 
 TEST(JwtVerifiedTokenCache, HitAndMiss) {
   VerifiedTokenCache cache(100);

@@ -190,8 +190,7 @@ VerifyError CheckClaims(const json::object& claims, const Policy& policy, int64_
 
 }  // namespace
 
-VerifyResult Verify(std::string_view token, const Policy& policy, const KeySet& keys,
-                    int64_t now) {
+VerifyResult Verify(std::string_view token, const Policy& policy, const KeySet& keys, int64_t now) {
   if (token.size() > kMaxTokenBytes) return Error(VerifyError::kMalformed);
   const size_t dot1 = token.find('.');
   const size_t dot2 = dot1 == std::string_view::npos ? dot1 : token.find('.', dot1 + 1);

@@ -29,9 +29,12 @@ TEST(JwtRoundTrip, SignThenVerify) {
     Algorithm alg;
     const char* header;
   } kCases[] = {
-      {"HS256", testing::HmacKey(), Algorithm::kHS256, R"({"alg":"HS256","typ":"JWT","kid":"hs-1"})"},
-      {"RS256", testing::RsaSigner(), Algorithm::kRS256, R"({"alg":"RS256","typ":"JWT","kid":"rsa-1"})"},
-      {"ES256", testing::EcSigner(), Algorithm::kES256, R"({"alg":"ES256","typ":"JWT","kid":"ec-1"})"},
+      {"HS256", testing::HmacKey(), Algorithm::kHS256,
+       R"({"alg":"HS256","typ":"JWT","kid":"hs-1"})"},
+      {"RS256", testing::RsaSigner(), Algorithm::kRS256,
+       R"({"alg":"RS256","typ":"JWT","kid":"rsa-1"})"},
+      {"ES256", testing::EcSigner(), Algorithm::kES256,
+       R"({"alg":"ES256","typ":"JWT","kid":"ec-1"})"},
   };
   const KeySet keys = AllKeys();
   const json::object claims = testing::StandardClaims();
@@ -214,8 +217,8 @@ TEST(JwtHeader, Table) {
   KeySet keys;
   keys.Add(key);
   for (const auto& c : kCases) {
-    const VerifyResult result = Verify(testing::RawToken(c.header, payload, key),
-                                       testing::StandardPolicy(), keys, kNow);
+    const VerifyResult result =
+        Verify(testing::RawToken(c.header, payload, key), testing::StandardPolicy(), keys, kNow);
     EXPECT_EQ(result.error, c.expected) << c.name << ": got " << Describe(result.error);
   }
 }

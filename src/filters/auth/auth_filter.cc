@@ -1,6 +1,7 @@
 // auth filter implementation.
 #include "filters/auth/auth_filter.h"
 
+#include "auth/auth_reply.h"
 #include "auth/auth_runtime.h"
 
 namespace sluice::filters {
@@ -18,28 +19,7 @@ class AuthFilter final : public Filter {
       ctx.principal = std::move(result.principal);
       co_return Verdict::Continue();
     }
-    AuditRecord record;
-    record.principal = "anonymous";
-    record.action = "auth.failure";
-    record.target = std::string(ctx.request().path);
-    record.result = std::string(Describe(result.error).name);
-    record.client_ip = std::string(ctx.client_ip);
-    record.request_id = ctx.request_id;
-    // What was presented, never any of its characters.
-    record.details_json = std::string("{\"credential\":\"") +
-                          (credentials.empty()             ? "none"
-                           : credentials.starts_with("sk-") ? "api_key"
-                           : result.was_token              ? "jwt"
-                                                           : "other") +
-                          "\"}";
-    auth_.audit().RecordAuthFailure(std::move(record), std::chrono::steady_clock::now());
-    LocalReply reply = ErrorReply(result.error, result.message);
-    if (reply.status == 401) {
-      reply.headers.Add("WWW-Authenticate",
-                        result.error == ErrorClass::kAuthMissing
-                            ? std::string_view("Bearer realm=\"sluice\"")
-                            : std::string_view("Bearer realm=\"sluice\", error=\"invalid_token\""));
-    }
+    LocalReply reply = RejectCredentials(auth_, ctx, credentials, result);
     co_return Verdict::Reply(std::move(reply));
   }
 
@@ -68,6 +48,7 @@ bool IsPublicRoute(RouteKind route) {
     case RouteKind::kAuthRefresh:
     case RouteKind::kAuthLogout:
     case RouteKind::kAuthRegister:
+    case RouteKind::kOpenApi:
       return true;
     default:
       return false;

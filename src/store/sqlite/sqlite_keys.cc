@@ -56,14 +56,9 @@ StoreResult<std::optional<ApiKeyRecord>> ReadOptionalKey(Statement& stmt, std::s
   return std::optional<ApiKeyRecord>(std::move(*key));
 }
 
-}  // namespace
-
-StoreResult<void> SqliteStore::InsertKey(const ApiKeyRecord& key) {
-  if (std::optional<StoreError> invalid = CheckKey(key)) return *invalid;
-  Statement stmt = db_->Prepare(
-      "INSERT INTO api_keys (id, name, hash, prefix, user_id, team_id, roles, tier, "
-      "allowed_models, metadata, created_at, expires_at, revoked_at, last_used_at, "
-      "request_count) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)");
+// Parameters ?1..?10, shared by INSERT and UPDATE: id, name, hash, prefix, user_id,
+// team_id, roles, tier, allowed_models, metadata.
+void BindKeyFields(Statement& stmt, const ApiKeyRecord& key) {
   stmt.Bind(1, key.id);
   stmt.Bind(2, key.name);
   stmt.Bind(3, key.hash);
@@ -74,6 +69,17 @@ StoreResult<void> SqliteStore::InsertKey(const ApiKeyRecord& key) {
   stmt.Bind(8, key.tier);
   stmt.Bind(9, sqlite::EncodeStringList(key.allowed_models));
   stmt.Bind(10, key.metadata_json);
+}
+
+}  // namespace
+
+StoreResult<void> SqliteStore::InsertKey(const ApiKeyRecord& key) {
+  if (std::optional<StoreError> invalid = CheckKey(key)) return *invalid;
+  Statement stmt = db_->Prepare(
+      "INSERT INTO api_keys (id, name, hash, prefix, user_id, team_id, roles, tier, "
+      "allowed_models, metadata, created_at, expires_at, revoked_at, last_used_at, "
+      "request_count) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)");
+  BindKeyFields(stmt, key);
   stmt.Bind(11, key.created_at);
   stmt.Bind(12, key.expires_at);
   stmt.Bind(13, key.revoked_at);
@@ -131,16 +137,7 @@ StoreResult<void> SqliteStore::UpdateKey(const ApiKeyRecord& key) {
       "UPDATE api_keys SET name = ?2, hash = ?3, prefix = ?4, user_id = ?5, team_id = ?6, "
       "roles = ?7, tier = ?8, allowed_models = ?9, metadata = ?10, expires_at = ?11 "
       "WHERE id = ?1");
-  stmt.Bind(1, key.id);
-  stmt.Bind(2, key.name);
-  stmt.Bind(3, key.hash);
-  stmt.Bind(4, key.prefix);
-  stmt.Bind(5, key.user_id);
-  stmt.Bind(6, key.team_id);
-  stmt.Bind(7, sqlite::EncodeStringList(key.roles));
-  stmt.Bind(8, key.tier);
-  stmt.Bind(9, sqlite::EncodeStringList(key.allowed_models));
-  stmt.Bind(10, key.metadata_json);
+  BindKeyFields(stmt, key);
   stmt.Bind(11, key.expires_at);
   StoreResult<void> done = stmt.Run("update api key");
   if (!done.ok()) return done;
