@@ -6,15 +6,16 @@ import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 
-function requireEnv(name) {
+export function requireEnv(name) {
   const value = process.env[name];
   if (!value) throw new Error(`${name} must name the binary to test (scripts/run-tests sets it)`);
   return value;
 }
 
-// Spawns `bin args` and resolves with {child, port, output()} once a line matching
-// /listening on http:\/\/[^:]+:(\d+)/ appears on stdout or stderr.
-function startProcess(bin, args, env = {}) {
+// Spawns `bin args` and resolves with {child, port, output()} once `ready` (by default a line
+// matching /listening on http:\/\/[^:]+:(\d+)/) appears on stdout or stderr; port is its
+// first group.
+export function startProcess(bin, args, env = {}, ready = /listening on http:\/\/[^\s:]+:(\d+)/) {
   return new Promise((resolve, reject) => {
     const child = spawn(bin, args, { env: { ...process.env, ...env }, stdio: ["ignore", "pipe", "pipe"] });
     let output = "";
@@ -24,7 +25,7 @@ function startProcess(bin, args, env = {}) {
     }, 20000);
     const onData = (data) => {
       output += data.toString();
-      const match = output.match(/listening on http:\/\/[^\s:]+:(\d+)/);
+      const match = output.match(ready);
       if (match && timer) {
         clearTimeout(timer);
         resolve({ child, port: Number(match[1]), output: () => output });
