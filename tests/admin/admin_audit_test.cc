@@ -214,7 +214,7 @@ TEST_F(AdminAuditTest, FailedActionsAreAuditedWithTheirError) {
 }
 
 TEST_F(AdminAuditTest, QueryFiltersByActionPrincipalResultAndTime) {
-  TestKey reader = gw_.CreateKey({"readonly"});
+  TestKey reader = gw_.CreateKey({.roles = {"readonly"}});
   std::string key = CreateVia("/admin/keys", {{"name", "k"}});
   NextMillisecond();
   ASSERT_EQ(gw_.Admin("POST", "/admin/keys/" + key + "/revoke").status, 200);

@@ -86,7 +86,7 @@ TEST_F(AdminKeysTest, CreateShowsTheSecretOnceAndTheKeyWorksOnTheDataPlane) {
   EXPECT_EQ(created["metadata"], (json::object{{"owner", "billing"}}));
   EXPECT_TRUE(created["revoked_at"].is_null());
 
-  Response chat = gw_.Chat(secret);
+  Response chat = gw_.ChatWithKey("m", secret);
   EXPECT_EQ(chat.status, 200) << chat.body;
   EXPECT_EQ(gw_.upstream().requests(), 1);
 
@@ -186,7 +186,7 @@ TEST_F(AdminKeysTest, UnknownIdsAre404NotFound) {
 
 TEST_F(AdminKeysTest, PatchChangesFieldsAndTakesEffectAtOnce) {
   auto [id, secret] = NewKey();
-  ASSERT_EQ(gw_.Chat(secret).status, 200);  // now cached for key_cache_ttl (10 s)
+  ASSERT_EQ(gw_.ChatWithKey("m", secret).status, 200);  // now cached for key_cache_ttl (10 s)
 
   json::object patch{
       {"name", "renamed"}, {"allowed_models", json::array{"text-*"}}, {"tier", "premium"}};
@@ -204,7 +204,7 @@ TEST_F(AdminKeysTest, PatchChangesFieldsAndTakesEffectAtOnce) {
   EXPECT_EQ(Str(got, "tier"), "premium");
 
   // The cached principal was dropped: model "m" is no longer in the key's own list.
-  Response denied = gw_.Chat(secret);
+  Response denied = gw_.ChatWithKey("m", secret);
   json::object error = ExpectOpenAiError(denied, 403, "permission_error", "model_not_allowed");
   EXPECT_EQ(error["param"], "model");
   EXPECT_NE(Str(error, "message").find("`m`"), std::string::npos) << denied.body;
@@ -226,7 +226,7 @@ TEST_F(AdminKeysTest, PatchRejectsUnknownFieldsRolesAndTiers) {
   EXPECT_EQ(Str(got, "name"), "app");
   EXPECT_EQ(got["roles"], (json::array{"user"}));
   EXPECT_TRUE(got["tier"].is_null());
-  EXPECT_EQ(gw_.Chat(secret).status, 200);
+  EXPECT_EQ(gw_.ChatWithKey("m", secret).status, 200);
 }
 
 // Both revoke routes: the key is refused on the very next request, and revoking twice is
@@ -238,7 +238,7 @@ class AdminRevokeTest : public AdminKeysTest,
 TEST_P(AdminRevokeTest, RevokedKeyFailsAtOnceOnTheDataPlane) {
   auto [method, suffix] = GetParam();
   auto [id, secret] = NewKey();
-  ASSERT_EQ(gw_.Chat(secret).status, 200);  // cached
+  ASSERT_EQ(gw_.ChatWithKey("m", secret).status, 200);  // cached
 
   Response r = gw_.Admin(method, "/admin/keys/" + id + suffix);
   ASSERT_EQ(r.status, 200) << r.body;
@@ -249,7 +249,8 @@ TEST_P(AdminRevokeTest, RevokedKeyFailsAtOnceOnTheDataPlane) {
   EXPECT_GE(revoked_at, NowSeconds() - 5);
   EXPECT_FALSE(revoked.contains("secret"));
 
-  ExpectOpenAiError(gw_.Chat(secret), 401, "authentication_error", "revoked_credentials");
+  ExpectOpenAiError(gw_.ChatWithKey("m", secret), 401, "authentication_error",
+                    "revoked_credentials");
   EXPECT_EQ(gw_.upstream().requests(), 1);
 
   Response again = gw_.Admin(method, "/admin/keys/" + id + suffix);
@@ -266,7 +267,7 @@ INSTANTIATE_TEST_SUITE_P(Routes, AdminRevokeTest,
 
 TEST_F(AdminKeysTest, RotateIssuesANewSecretAndTheOldOneFailsAtOnce) {
   auto [id, old_secret] = NewKey({{"name", "rotating"}, {"tier", "premium"}});
-  ASSERT_EQ(gw_.Chat(old_secret).status, 200);  // cached
+  ASSERT_EQ(gw_.ChatWithKey("m", old_secret).status, 200);  // cached
 
   Response r = gw_.Admin("POST", "/admin/keys/" + id + "/rotate");
   ASSERT_EQ(r.status, 200) << r.body;
@@ -281,8 +282,9 @@ TEST_F(AdminKeysTest, RotateIssuesANewSecretAndTheOldOneFailsAtOnce) {
   EXPECT_EQ(Str(rotated, "prefix"), DisplayPrefix(new_secret));
   ExpectNoSecrets("rotate response", r.body, {old_secret});
 
-  EXPECT_EQ(gw_.Chat(new_secret).status, 200);
-  ExpectOpenAiError(gw_.Chat(old_secret), 401, "authentication_error", "invalid_api_key");
+  EXPECT_EQ(gw_.ChatWithKey("m", new_secret).status, 200);
+  ExpectOpenAiError(gw_.ChatWithKey("m", old_secret), 401, "authentication_error",
+                    "invalid_api_key");
   Response got = gw_.Admin("GET", "/admin/keys/" + id);
   EXPECT_FALSE(JsonOf(got).contains("secret"));
   ExpectNoSecrets("GET rotated key", got.body, {old_secret, new_secret});
@@ -290,7 +292,8 @@ TEST_F(AdminKeysTest, RotateIssuesANewSecretAndTheOldOneFailsAtOnce) {
   ASSERT_EQ(gw_.Admin("DELETE", "/admin/keys/" + id).status, 200);
   Response conflict = gw_.Admin("POST", "/admin/keys/" + id + "/rotate");
   ExpectOpenAiError(conflict, 409, "invalid_request_error", "conflict");
-  ExpectOpenAiError(gw_.Chat(new_secret), 401, "authentication_error", "revoked_credentials");
+  ExpectOpenAiError(gw_.ChatWithKey("m", new_secret), 401, "authentication_error",
+                    "revoked_credentials");
 }
 
 }  // namespace

@@ -1,21 +1,20 @@
 // Shared fixture for the admin API integration tests (tests/admin/*_test.cc): the real
 // gateway in-process with the identity config of the auth tests (SQLite store in a temporary
 // file, tiers basic/premium, chain request_id, auth, authorize, access_log) plus an admin
-// listener on a free loopback port. An admin key (roles ["admin"]) is created directly in
-// the store at start; helpers create keys of other roles, call the admin listener and the
-// data plane, parse JSON bodies and read back audit rows. Header-only, test code.
+// listener on a free loopback port. AdminGateway derives from the auth tests' AuthGateway,
+// which creates keys in the store, sends requests to the data plane and polls the audit
+// table; an admin key (roles ["admin"]) is created directly in the store at start, and
+// helpers call the admin listener, parse JSON bodies and read back audit rows. Header-only,
+// test code.
 #pragma once
 
 #include <gtest/gtest.h>
 
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
-#include <chrono>
-#include <functional>
 #include <map>
 #include <string>
 #include <string_view>
-#include <thread>
 #include <vector>
 
 #include "admin/admin_api.h"
@@ -76,63 +75,19 @@ inline std::string Str(const json::object& object, std::string_view name) {
   return value != nullptr && value->is_string() ? std::string(value->get_string()) : "";
 }
 
-class AdminGateway {
+// AuthGateway (its store, upstream, key and audit helpers) with an admin: section, so the
+// gateway also listens for the admin API; an admin key is created at start.
+class AdminGateway : public auth_test::AuthGateway {
  public:
-  AdminGateway() : db_path_(auth_test::TempDbPath()) {
-    ::setenv(std::string(auth_test::kProviderKeyEnv).c_str(),
-             std::string(auth_test::kProviderKey).c_str(), 1);
-    std::string yaml = auth_test::AuthConfigYaml({}, db_path_) +
-                       "admin:\n"
-                       "  listen: 127.0.0.1:0\n";
-    harness_ = std::make_unique<GatewayHarness>(yaml, upstream_.address());
-    EXPECT_NE(harness_->auth(), nullptr);
+  AdminGateway() : AuthGateway({.extra_yaml = "admin:\n  listen: 127.0.0.1:0\n"}) {
     EXPECT_NE(admin_port(), 0);
     EXPECT_NE(admin_port(), data_port());
-    admin_key_ = CreateKey({"admin"});
-  }
-  ~AdminGateway() {
-    harness_.reset();
-    for (const char* suffix : {"", "-wal", "-shm", "-journal"}) {
-      ::unlink((db_path_ + suffix).c_str());
-    }
+    admin_key_ = CreateKey({.roles = {"admin"}});
   }
 
-  GatewayHarness& harness() { return *harness_; }
-  AuthRuntime& auth() { return *harness_->auth(); }
-  FakeUpstream& upstream() { return upstream_; }
-  uint16_t admin_port() { return harness_->server().admin_port(); }
-  uint16_t data_port() { return harness_->port(); }
+  uint16_t admin_port() { return harness().server().admin_port(); }
+  uint16_t data_port() { return harness().port(); }
   const TestKey& admin_key() const { return admin_key_; }
-
-  template <class F>
-  auto OnStore(F work) {
-    return auth().store_pool().RunSync(std::move(work));
-  }
-
-  // A key with `roles` inserted directly in the store (like `sluice keys create`).
-  TestKey CreateKey(std::vector<std::string> roles, std::string user_id = "") {
-    NewApiKey generated = GenerateApiKey();
-    ApiKeyRecord record;
-    record.id = NewId("key");
-    record.name = "fixture key";
-    record.hash = generated.hash;
-    record.prefix = generated.prefix;
-    record.roles = std::move(roles);
-    record.user_id = std::move(user_id);
-    record.created_at = NowSeconds();
-    StoreResult<void> inserted = OnStore([&] { return auth().store().InsertKey(record); });
-    EXPECT_TRUE(inserted.ok());
-    return TestKey{generated.secret, record.id, generated.hash, generated.prefix};
-  }
-
-  // Sends `request` to `port` and reads one response.
-  Response Send(uint16_t port, const std::string& request, bool head = false) {
-    TestClient client(port);
-    client.Send(request);
-    std::optional<Response> response = client.ReadResponse(head);
-    EXPECT_TRUE(response) << "no response";
-    return response.value_or(Response{});
-  }
 
   // A request to the admin listener; `credential` goes in Authorization: Bearer unless empty.
   Response Call(std::string_view method, std::string_view path, std::string_view body = "",
@@ -152,40 +107,11 @@ class AdminGateway {
     return Admin(method, path, json::serialize(body));
   }
 
-  // POST /v1/chat/completions on the data plane with `credential` as a bearer token.
-  Response Chat(std::string_view credential) {
-    return Send(data_port(), JsonRequest("/v1/chat/completions", auth_test::ChatBody("m"),
-                                         BearerHeader(credential)));
-  }
-
   // Creates a key through the admin API; returns the 201 body (with "secret").
   json::object CreateKeyViaApi(const json::object& request) {
     Response r = Admin("POST", "/admin/keys", request);
     EXPECT_EQ(r.status, 201) << r.body;
     return JsonOf(r);
-  }
-
-  // Every audit row (newest first) once `matches` accepts one, flushing the queue while it
-  // polls; a test failure when none does within 5 s.
-  std::vector<AuditRecord> WaitForAudit(const std::function<bool(const AuditRecord&)>& matches) {
-    auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
-    std::vector<AuditRecord> rows;
-    while (true) {
-      auth().audit().Flush();
-      Page page;
-      page.limit = 1000;
-      auto listed = OnStore([&] { return auth().store().ListAudit(AuditFilter{}, page); });
-      EXPECT_TRUE(listed.ok());
-      if (listed.ok()) rows = listed.value();
-      for (const AuditRecord& row : rows) {
-        if (matches(row)) return rows;
-      }
-      if (std::chrono::steady_clock::now() > deadline) {
-        ADD_FAILURE() << "no matching audit row among " << rows.size();
-        return rows;
-      }
-      std::this_thread::sleep_for(std::chrono::milliseconds(10));
-    }
   }
 
   // The audit row with `action` written while serving the request that got `response`.
@@ -209,12 +135,6 @@ class AdminGateway {
   }
 
  private:
-  std::string db_path_;
-  FakeUpstream upstream_{[](FakeExchange& ex) -> boost::asio::awaitable<void> {
-    const std::string body = ChatCompletionJson("hello", 3, 2);
-    co_await ex.RespondJson(200, body);
-  }};
-  std::unique_ptr<GatewayHarness> harness_;
   TestKey admin_key_;
 };
 

@@ -120,7 +120,7 @@ TEST_F(AdminUsersTest, DisablingAUserStopsSignInAndTheirKeysAtOnce) {
   std::string id = NewUser("carol");
   json::object key = gw_.CreateKeyViaApi({{"name", "carol's app"}, {"user_id", id}});
   std::string secret = Str(key, "secret");
-  ASSERT_EQ(gw_.Chat(secret).status, 200);  // cached for key_cache_ttl (10 s)
+  ASSERT_EQ(gw_.ChatWithKey("m", secret).status, 200);  // cached for key_cache_ttl (10 s)
   ASSERT_EQ(Login("carol", kPassword).status, 200);
 
   Response r = gw_.Admin("PATCH", "/admin/users/" + id, R"({"disabled":true})");
@@ -128,13 +128,13 @@ TEST_F(AdminUsersTest, DisablingAUserStopsSignInAndTheirKeysAtOnce) {
   EXPECT_EQ(JsonOf(r)["disabled"], json::value(true));
 
   ExpectOpenAiError(Login("carol", kPassword), 401, "authentication_error", "account_disabled");
-  ExpectOpenAiError(gw_.Chat(secret), 401, "authentication_error", "account_disabled");
+  ExpectOpenAiError(gw_.ChatWithKey("m", secret), 401, "authentication_error", "account_disabled");
   EXPECT_EQ(gw_.upstream().requests(), 1);
   Response disabled = gw_.Admin("GET", "/admin/users?disabled=true");
   ASSERT_EQ(JsonOf(disabled)["data"].as_array().size(), 1u) << disabled.body;
 
   ASSERT_EQ(gw_.Admin("PATCH", "/admin/users/" + id, R"({"disabled":false})").status, 200);
-  EXPECT_EQ(gw_.Chat(secret).status, 200);
+  EXPECT_EQ(gw_.ChatWithKey("m", secret).status, 200);
   EXPECT_EQ(Login("carol", kPassword).status, 200);
 }
 
@@ -254,7 +254,7 @@ TEST_F(AdminUsersTest, RevokingAnAccessTokenJtiRejectsTheToken) {
   std::string access = Str(JsonOf(login), "access_token");
   std::string jti = JtiOf(access);
   ASSERT_FALSE(jti.empty()) << access;
-  ASSERT_EQ(gw_.Chat(access).status, 200);
+  ASSERT_EQ(gw_.ChatWithKey("m", access).status, 200);
 
   Response r = gw_.Admin("POST", "/admin/tokens/revoke", json::object{{"jti", jti}});
   ASSERT_EQ(r.status, 200) << r.body;
@@ -264,11 +264,12 @@ TEST_F(AdminUsersTest, RevokingAnAccessTokenJtiRejectsTheToken) {
   EXPECT_GT(revoked["expires_at"].as_int64(), NowSeconds());
   ExpectNoSecrets("revoke response", r.body, {access});
 
-  ExpectOpenAiError(gw_.Chat(access), 401, "authentication_error", "revoked_credentials");
+  ExpectOpenAiError(gw_.ChatWithKey("m", access), 401, "authentication_error",
+                    "revoked_credentials");
   // A fresh sign-in gets a new jti and works.
   Response again = Login("heidi", kPassword);
   ASSERT_EQ(again.status, 200);
-  EXPECT_EQ(gw_.Chat(Str(JsonOf(again), "access_token")).status, 200);
+  EXPECT_EQ(gw_.ChatWithKey("m", Str(JsonOf(again), "access_token")).status, 200);
   // The revocation is persisted for other instances and restarts.
   auto ids = gw_.OnStore([&] { return gw_.auth().store().ListRevokedTokenIds(NowSeconds()); });
   ASSERT_TRUE(ids.ok());

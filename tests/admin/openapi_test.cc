@@ -298,7 +298,7 @@ TEST_F(OpenApiTest, EachOperationNamesItsPermissionAndPathParameters) {
 }
 
 TEST_F(OpenApiTest, LiveResponsesCarryTheDocumentedRequiredProperties) {
-  TestKey user_key = gw_.CreateKey({"user"});
+  TestKey user_key = gw_.CreateKey({.roles = {"user"}});
 
   // Successes.
   Response whoami = gw_.Admin("GET", "/admin/whoami");

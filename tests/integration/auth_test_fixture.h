@@ -3,7 +3,8 @@
 // chain request_id, auth, authorize, access_log; a fake upstream that answers every request
 // with a chat completion and records what it saw. Helpers create keys and users directly
 // in the store (on the store's thread), send requests, check OpenAI-shaped errors, poll the
-// audit table and check that no text carries a secret. Header-only, test code.
+// audit table and check that no text carries a secret. The admin tests derive their fixture
+// from AuthGateway (tests/admin/admin_test_fixture.h). Header-only, test code.
 #pragma once
 
 #include <gtest/gtest.h>
@@ -43,6 +44,8 @@ struct AuthOptions {
   // access_log before auth: a filter after the one that replied never runs, so only then
   // are the 401/403 replies of auth and authorize (and their GET /v1/models) logged.
   bool access_log_first = false;
+  // Appended to the config as is, e.g. an admin: section.
+  std::string extra_yaml;
 };
 
 // Models m (alias m-alias, upstream name up-m), text-small, text-large and pro; tier basic
@@ -95,7 +98,7 @@ inline std::string AuthConfigYaml(const AuthOptions& options, const std::string&
     yaml += "  - auth: {}\n  - authorize: {}\n";
     if (!options.access_log_first) yaml += access_log;
   }
-  return yaml;
+  return yaml + options.extra_yaml;
 }
 
 inline std::string TempDbPath() {
@@ -236,13 +239,16 @@ class AuthGateway {
     return user.id;
   }
 
-  Response Send(const std::string& request) {
-    TestClient client(harness_->port());
+  // Sends `request` to `port` and reads one response (`head`: the reply to a HEAD request).
+  Response Send(uint16_t port, const std::string& request, bool head = false) {
+    TestClient client(port);
     client.Send(request);
-    std::optional<Response> response = client.ReadResponse();
+    std::optional<Response> response = client.ReadResponse(head);
     EXPECT_TRUE(response) << "no response";
     return response.value_or(Response{});
   }
+  // The same on the data plane.
+  Response Send(const std::string& request) { return Send(harness_->port(), request); }
 
   Response Chat(std::string_view model, const std::string& headers) {
     return Send(JsonRequest("/v1/chat/completions", ChatBody(model), headers));
@@ -251,8 +257,8 @@ class AuthGateway {
     return Chat(model, BearerHeader(secret));
   }
 
-  // Polls the audit table (flushing the queue each time) until `matches` accepts a row or a
-  // deadline passes; returns every row seen in the last poll.
+  // Polls the audit table (flushing the queue each time) until `matches` accepts a row or 5 s
+  // pass (a test failure); returns every row seen in the last poll, newest first.
   std::vector<AuditRecord> WaitForAudit(const std::function<bool(const AuditRecord&)>& matches) {
     auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
     std::vector<AuditRecord> rows;
