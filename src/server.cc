@@ -135,6 +135,10 @@ void Server::ForceClose() {
 void Server::Join() {
   for (auto& t : threads_) t.join();
   threads_.clear();
+  // Work the workers handed to the runtime's pools (a password hash, a store read) may
+  // still be finishing; its completion is addressed to a worker's io_context, so the
+  // workers must outlive it.
+  if (services_ != nullptr && services_->auth != nullptr) services_->auth->Quiesce();
 }
 
 void Server::Drain(Duration timeout) {

@@ -168,6 +168,12 @@ void AuthRuntime::FlushUsage() {
   });
 }
 
+void AuthRuntime::Quiesce() {
+  if (stopped_) return;
+  hash_pool_->WaitIdle();
+  store_pool_->WaitIdle();
+}
+
 void AuthRuntime::Stop() {
   if (stopped_) return;
   stopped_ = true;

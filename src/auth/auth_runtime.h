@@ -42,6 +42,9 @@ class AuthRuntime {
   // returns the lines to print, each shown exactly once.
   std::vector<std::string> Bootstrap();
   void Start();
+  // Waits until the store and hashing threads have finished what was queued so far (the
+  // server calls it after its workers stopped, before destroying them).
+  void Quiesce();
   // Flushes pending audit rows and key usage, then stops the threads. Idempotent.
   void Stop();
 

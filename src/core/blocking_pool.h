@@ -49,6 +49,11 @@ class BlockingPool {
     boost::asio::post(pool_.get_executor(), std::move(work));
   }
 
+  // Blocks until the work queued before this call has run (a serial pool runs it in order).
+  void WaitIdle() {
+    if (!stopped_) RunSync([] {});
+  }
+
   // Finishes queued work, then joins the threads. Idempotent.
   void Stop() {
     if (stopped_) return;
