@@ -161,7 +161,7 @@ LocalReply WhoAmI(const Principal& principal) {
 // Replaces a "password" field by its argon2id "password_hash" (hashed on the hashing
 // pool); an API caller may never set password_hash itself.
 boost::asio::awaitable<std::optional<LocalReply>> HashPasswordField(AuthRuntime& auth,
-                                                                     json::object& body) {
+                                                                    json::object& body) {
   if (body.contains("password_hash")) {
     co_return ErrorReply(ErrorClass::kInvalidRequest, "Unknown field 'password_hash'.",
                          "password_hash");
@@ -215,9 +215,9 @@ boost::asio::awaitable<LocalReply> HandleAdminRequest(AuthRuntime* auth, Request
     allow += MethodName(candidate.info.method);
   }
   if (route == nullptr && allow.empty()) {
-    co_return ErrorReply(ErrorClass::kRouteNotFound,
-                         "Invalid URL (" + std::string(request.method_text) + " " +
-                             std::string(request.path) + ")");
+    co_return ErrorReply(
+        ErrorClass::kRouteNotFound,
+        "Invalid URL (" + std::string(request.method_text) + " " + std::string(request.path) + ")");
   }
   // Authenticate (unless the chain's auth filter already did).
   if (!ctx.principal) {

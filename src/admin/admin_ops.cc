@@ -84,8 +84,8 @@ class Fields {
     const json::value* v = request_.if_contains(name);
     if (v == nullptr || v->is_null()) return std::nullopt;
     if (!v->is_string() || v->get_string().size() > max) {
-      Set(Invalid("'" + std::string(name) + "' must be a string of at most " +
-                      std::to_string(max) + " characters.",
+      Set(Invalid("'" + std::string(name) + "' must be a string of at most " + std::to_string(max) +
+                      " characters.",
                   std::string(name)));
       return std::nullopt;
     }
@@ -99,8 +99,7 @@ class Fields {
     bool ok = v->is_array() && v->get_array().size() <= kMaxListItems;
     if (ok) {
       for (const json::value& item : v->get_array()) {
-        if (!item.is_string() || item.get_string().empty() ||
-            item.get_string().size() > kMaxName) {
+        if (!item.is_string() || item.get_string().empty() || item.get_string().size() > kMaxName) {
           ok = false;
           break;
         }
@@ -648,8 +647,9 @@ OpResult AdminOps::RevokeToken(const json::object& request) {
   if (auto stored = store_.RevokeTokenId(jti, until); !stored.ok()) {
     return StoreFailure(stored.error(), "token");
   }
-  OpResult result = Ok(json::object{{"object", "revoked_token"}, {"jti", jti}, {"expires_at", until}},
-                       "token:" + jti);
+  OpResult result =
+      Ok(json::object{{"object", "revoked_token"}, {"jti", jti}, {"expires_at", until}},
+         "token:" + jti);
   result.revoked_jti = jti;
   return result;
 }

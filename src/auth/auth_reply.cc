@@ -16,10 +16,10 @@ LocalReply RejectCredentials(AuthRuntime& auth, const RequestContext& ctx,
   record.request_id = ctx.request_id;
   // What was presented, never any of its characters.
   record.details_json = std::string("{\"credential\":\"") +
-                        (credentials.empty()             ? "none"
+                        (credentials.empty()              ? "none"
                          : credentials.starts_with("sk-") ? "api_key"
-                         : result.was_token              ? "jwt"
-                                                         : "other") +
+                         : result.was_token               ? "jwt"
+                                                          : "other") +
                         "\"}";
   auth.audit().RecordAuthFailure(std::move(record), std::chrono::steady_clock::now());
   LocalReply reply = ErrorReply(result.error, result.message);
