@@ -59,12 +59,16 @@ uint32_t Crc32(std::string_view data) {
   return crc ^ 0xFFFFFFFFu;
 }
 
-std::string Checksum(std::string_view body) {
-  uint32_t crc = Crc32(body);
-  unsigned char bytes[4] = {static_cast<unsigned char>(crc >> 24),
-                            static_cast<unsigned char>(crc >> 16),
-                            static_cast<unsigned char>(crc >> 8), static_cast<unsigned char>(crc)};
-  return Base62(bytes, 4, kChecksumLength);
+// The CRC-32 of `body` as exactly 6 base62 digits (62^6 > 2^32), without allocating: the
+// auth filter checks it on every request.
+std::array<char, kChecksumLength> Checksum(std::string_view body) {
+  uint64_t value = Crc32(body);
+  std::array<char, kChecksumLength> digits;
+  for (size_t i = kChecksumLength; i-- > 0;) {
+    digits[i] = kBase62[value % 62];
+    value /= 62;
+  }
+  return digits;
 }
 
 bool IsBase62(char c) {
@@ -73,7 +77,7 @@ bool IsBase62(char c) {
 
 }  // namespace
 
-std::string Sha256Hex(std::string_view text) {
+void Sha256HexTo(std::string_view text, Sha256HexBuffer& out) {
   // Fetched once: an implicit fetch per call (EVP_sha256()) takes a global lock in OpenSSL 3
   // and cost ~0.3 µs per call, a third of a cached API key check (bench/micro/auth_bench.cc).
   static EVP_MD* const md = EVP_MD_fetch(nullptr, "SHA256", nullptr);
@@ -81,12 +85,16 @@ std::string Sha256Hex(std::string_view text) {
   unsigned int length = 0;
   EVP_Digest(text.data(), text.size(), digest, &length, md != nullptr ? md : EVP_sha256(), nullptr);
   static constexpr char kHex[] = "0123456789abcdef";
-  std::string out(64, '0');
   for (size_t i = 0; i < 32; ++i) {
     out[2 * i] = kHex[digest[i] >> 4];
     out[2 * i + 1] = kHex[digest[i] & 15];
   }
-  return out;
+}
+
+std::string Sha256Hex(std::string_view text) {
+  Sha256HexBuffer buffer;
+  Sha256HexTo(text, buffer);
+  return std::string(buffer.data(), buffer.size());
 }
 
 std::string DisplayPrefix(std::string_view secret) {
@@ -102,7 +110,8 @@ NewApiKey GenerateApiKey() {
   RandomBytes(random, sizeof(random));
   std::string body = Base62(random, sizeof(random), kBodyLength);
   NewApiKey key;
-  key.secret = std::string(kApiKeyPrefix) + body + Checksum(body);
+  std::array<char, kChecksumLength> checksum = Checksum(body);
+  key.secret = std::string(kApiKeyPrefix) + body + std::string(checksum.data(), checksum.size());
   key.hash = Sha256Hex(key.secret);
   key.prefix = DisplayPrefix(key.secret);
   OPENSSL_cleanse(random, sizeof(random));
@@ -119,7 +128,10 @@ ApiKeyFormat CheckApiKeyFormat(std::string_view text) {
   }
   std::string_view body = rest.substr(0, kBodyLength);
   std::string_view checksum = rest.substr(kBodyLength);
-  return Checksum(body) == checksum ? ApiKeyFormat::kValid : ApiKeyFormat::kBadChecksum;
+  std::array<char, kChecksumLength> expected = Checksum(body);
+  return std::string_view(expected.data(), expected.size()) == checksum
+             ? ApiKeyFormat::kValid
+             : ApiKeyFormat::kBadChecksum;
 }
 
 std::string NewId(std::string_view kind) {

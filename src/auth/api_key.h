@@ -4,6 +4,7 @@
 // enough to recognise a key, never to use it. Pure functions; thread-safe.
 #pragma once
 
+#include <array>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -27,6 +28,9 @@ ApiKeyFormat CheckApiKeyFormat(std::string_view text);
 
 // SHA-256 of `text` as 64 lowercase hex digits.
 std::string Sha256Hex(std::string_view text);
+// The same into a caller's buffer (no allocation; the per-request key check uses it).
+using Sha256HexBuffer = std::array<char, 64>;
+void Sha256HexTo(std::string_view text, Sha256HexBuffer& out);
 std::string DisplayPrefix(std::string_view secret);
 
 // "key_", "usr_", "team_", "rt_", "aud_" + 24 hex digits from a CSPRNG.

@@ -78,7 +78,9 @@ boost::asio::awaitable<AuthResult> Authenticator::AuthenticateKey(std::string_vi
   if (CheckApiKeyFormat(key) != ApiKeyFormat::kValid) {
     co_return Failure(ErrorClass::kAuthInvalid, "Incorrect API key provided.");
   }
-  std::string hash = Sha256Hex(key);
+  Sha256HexBuffer hash_digits;  // in the frame: no allocation per request
+  Sha256HexTo(key, hash_digits);
+  const std::string_view hash(hash_digits.data(), hash_digits.size());
   SteadyTime now = std::chrono::steady_clock::now();
   std::shared_ptr<const KeyState> state = keys_.Find(hash, now);
   if (!state) {
