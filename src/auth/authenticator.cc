@@ -94,23 +94,40 @@ boost::asio::awaitable<AuthResult> Authenticator::AuthenticateKey(std::string_vi
     keys_.Put(loaded);
     state = std::move(loaded);
   }
-  if (!state->principal || !ConstantTimeEquals(state->hash, hash)) {
-    co_return Failure(ErrorClass::kAuthInvalid, "Incorrect API key provided.");
+  co_return Judge(*state, hash);
+}
+
+AuthResult Authenticator::Judge(const KeyState& state, std::string_view hash) const {
+  if (!state.principal || !ConstantTimeEquals(state.hash, hash)) {
+    return Failure(ErrorClass::kAuthInvalid, "Incorrect API key provided.");
   }
   int64_t unix_now = NowSeconds();
-  if (state->revoked_at != 0) {
-    co_return Failure(ErrorClass::kAuthRevoked, "This API key has been revoked.");
+  if (state.revoked_at != 0) {
+    return Failure(ErrorClass::kAuthRevoked, "This API key has been revoked.");
   }
-  if (state->expires_at != 0 && unix_now >= state->expires_at) {
-    co_return Failure(ErrorClass::kAuthExpired, "This API key has expired.");
+  if (state.expires_at != 0 && unix_now >= state.expires_at) {
+    return Failure(ErrorClass::kAuthExpired, "This API key has expired.");
   }
-  if (state->owner_disabled) {
-    co_return Failure(ErrorClass::kAccountDisabled, "The owner of this API key is disabled.");
+  if (state.owner_disabled) {
+    return Failure(ErrorClass::kAccountDisabled, "The owner of this API key is disabled.");
   }
-  keys_.CountUse(*state, unix_now);
+  keys_.CountUse(state, unix_now);
   AuthResult result;
-  result.principal = state->principal;
-  co_return result;
+  result.principal = state.principal;
+  return result;
+}
+
+std::optional<AuthResult> Authenticator::TryCached(std::string_view credentials) const {
+  if (!credentials.starts_with(kApiKeyPrefix) ||
+      CheckApiKeyFormat(credentials) != ApiKeyFormat::kValid) {
+    return std::nullopt;
+  }
+  Sha256HexBuffer digits;
+  Sha256HexTo(credentials, digits);
+  const std::string_view hash(digits.data(), digits.size());
+  std::shared_ptr<const KeyState> state = keys_.Find(hash, std::chrono::steady_clock::now());
+  if (!state) return std::nullopt;
+  return Judge(*state, hash);
 }
 
 std::shared_ptr<KeyState> Authenticator::LoadKeyState(std::string_view hash) const {

@@ -14,7 +14,14 @@ class AuthFilter final : public Filter {
   boost::asio::awaitable<Verdict> OnRequest(RequestContext& ctx) override {
     if (IsPublicRoute(ctx.route)) co_return Verdict::Continue();
     std::string_view credentials = Authenticator::Credentials(ctx.request());
-    AuthResult result = co_await auth_.authenticator().Authenticate(credentials);
+    Authenticator& authenticator = auth_.authenticator();
+    std::optional<AuthResult> cached = authenticator.TryCached(credentials);
+    AuthResult result;
+    if (cached) {
+      result = std::move(*cached);
+    } else {
+      result = co_await authenticator.Authenticate(credentials);
+    }
     if (result.principal) {
       ctx.principal = std::move(result.principal);
       co_return Verdict::Continue();
