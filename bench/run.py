@@ -187,12 +187,16 @@ class Bench:
             return None, lambda: [], {"buffered": mock_base, "stream": mock_base}
         if sut in ("sluice", AUTH_SUT):
             auth = sut == AUTH_SUT
-            if auth and self.auth_key is None:
+            # When auth on and off are paired, both get the same request bytes (the key
+            # header, ignored and not forwarded with auth off, as OpenAI SDKs always send
+            # one): the pair then measures checking the key, not carrying it.
+            paired = AUTH_SUT in self.suts
+            if paired and self.auth_key is None:
                 self.prepare_auth()
             proc, port = self.start_sluice(auth)
             url = f"http://127.0.0.1:{port}/v1/chat/completions"
             urls = {"buffered": url, "stream": url}
-            if auth:
+            if paired:
                 urls["headers"] = [f"Authorization: Bearer {self.auth_key}"]
             return proc, lambda: [proc.pid], urls
         # nginx: unprivileged (as nobody when we are root), prefix and logs in the temp dir.

@@ -94,14 +94,14 @@ boost::asio::awaitable<AuthResult> Authenticator::AuthenticateKey(std::string_vi
     keys_.Put(loaded);
     state = std::move(loaded);
   }
-  co_return Judge(*state, hash);
+  co_return Judge(*state, hash, NowSeconds());
 }
 
-AuthResult Authenticator::Judge(const KeyState& state, std::string_view hash) const {
+AuthResult Authenticator::Judge(const KeyState& state, std::string_view hash,
+                                int64_t unix_now) const {
   if (!state.principal || !ConstantTimeEquals(state.hash, hash)) {
     return Failure(ErrorClass::kAuthInvalid, "Incorrect API key provided.");
   }
-  int64_t unix_now = NowSeconds();
   if (state.revoked_at != 0) {
     return Failure(ErrorClass::kAuthRevoked, "This API key has been revoked.");
   }
@@ -117,17 +117,19 @@ AuthResult Authenticator::Judge(const KeyState& state, std::string_view hash) co
   return result;
 }
 
-std::optional<AuthResult> Authenticator::TryCached(std::string_view credentials) const {
-  if (!credentials.starts_with(kApiKeyPrefix) ||
-      CheckApiKeyFormat(credentials) != ApiKeyFormat::kValid) {
+std::optional<AuthResult> Authenticator::TryCached(std::string_view credentials, SteadyTime now,
+                                                   int64_t unix_now) const {
+  // Only the shape is checked here: an entry is cached only after its checksum was found
+  // valid (AuthenticateKey), so a hit proves the checksum without computing it again.
+  if (credentials.size() != kApiKeyLength || !credentials.starts_with(kApiKeyPrefix)) {
     return std::nullopt;
   }
   Sha256HexBuffer digits;
   Sha256HexTo(credentials, digits);
   const std::string_view hash(digits.data(), digits.size());
-  std::shared_ptr<const KeyState> state = keys_.Find(hash, std::chrono::steady_clock::now());
+  std::shared_ptr<const KeyState> state = keys_.Find(hash, now);
   if (!state) return std::nullopt;
-  return Judge(*state, hash);
+  return Judge(*state, hash, unix_now);
 }
 
 std::shared_ptr<KeyState> Authenticator::LoadKeyState(std::string_view hash) const {

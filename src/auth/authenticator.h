@@ -41,8 +41,10 @@ class Authenticator {
   boost::asio::awaitable<AuthResult> Authenticate(std::string_view credentials);
   // The same answer without suspending when the credential is an API key whose state is
   // cached (the common case); nullopt when Authenticate() is needed (a cache miss, a JWT,
-  // anything malformed). Saves the coroutine frames on the hot path.
-  std::optional<AuthResult> TryCached(std::string_view credentials) const;
+  // anything malformed). Saves the coroutine frames on the hot path. `now` and `unix_now`
+  // are the request's start times (no clock read per check).
+  std::optional<AuthResult> TryCached(std::string_view credentials, SteadyTime now,
+                                      int64_t unix_now) const;
 
   // Reads a key's state from the store. REQUIRES: runs on the store's thread.
   std::shared_ptr<KeyState> LoadKeyState(std::string_view hash) const;
@@ -55,7 +57,7 @@ class Authenticator {
  private:
   boost::asio::awaitable<AuthResult> AuthenticateKey(std::string_view key);
   // The verdict on a found key state (checks in the documented order; counts the use).
-  AuthResult Judge(const KeyState& state, std::string_view hash) const;
+  AuthResult Judge(const KeyState& state, std::string_view hash, int64_t unix_now) const;
   boost::asio::awaitable<AuthResult> AuthenticateToken(std::string_view token);
 
   KeyCache& keys_;

@@ -1,7 +1,9 @@
 // The filter contract (DESIGN.md §5). Every capability that acts on requests (request id,
 // access log, later auth, limits, guardrails, cache) is a Filter built by a FilterFactory.
 // Order of calls for one request:
-//   OnRequest        chain order; may suspend for I/O; a Verdict::Reply ends the chain
+//   OnRequestNow     chain order; decides without suspending, or defers to OnRequest
+//   OnRequest        only when OnRequestNow deferred; may suspend for I/O
+//                    (a Verdict::Reply from either ends the chain)
 //   OnResponseHead   reverse order, for local replies and upstream responses alike
 //   OnResponseBody   reverse order; the whole body when not streaming, else one SSE event
 //   OnComplete       reverse order, exactly once per created filter, also on error/cancel
@@ -41,8 +43,17 @@ class Verdict {
 class Filter {
  public:
   virtual ~Filter() = default;
-  // Request phase. Filters that need the model call ctx.Model(); it may be nullptr when the
-  // request names an unknown model (ctx.pending_error() then says why).
+  // Request phase, synchronous part: the verdict when it needs no I/O, or std::nullopt to
+  // have OnRequest awaited instead (the default). A filter that never suspends overrides
+  // only this; one that sometimes does (auth on a cache miss) overrides both. It saves a
+  // coroutine frame and a resumption per filter per request.
+  virtual std::optional<Verdict> OnRequestNow(RequestContext& ctx) {
+    (void)ctx;
+    return std::nullopt;
+  }
+  // Request phase, may suspend; called only when OnRequestNow returned std::nullopt.
+  // Filters that need the model call ctx.Model(); it may be nullptr when the request names
+  // an unknown model (ctx.pending_error() then says why).
   virtual boost::asio::awaitable<Verdict> OnRequest(RequestContext& ctx) {
     (void)ctx;
     co_return Verdict::Continue();

@@ -28,7 +28,13 @@ void ChainRun::StartRejected(const FilterChain& chain, RequestContext& ctx) {
 boost::asio::awaitable<std::optional<LocalReply>> ChainRun::RunRequest() {
   for (size_t i = 0; i < chain_->size(); ++i) {
     filters_.push_back(chain_->factory(i).NewFilter());
-    Verdict verdict = co_await filters_.back()->OnRequest(*ctx_);
+    Filter& filter = *filters_.back();
+    std::optional<Verdict> now = filter.OnRequestNow(*ctx_);
+    if (now) {
+      if (!now->is_continue()) co_return std::move(now->reply());
+      continue;
+    }
+    Verdict verdict = co_await filter.OnRequest(*ctx_);
     if (!verdict.is_continue()) co_return std::move(verdict.reply());
   }
   co_return std::nullopt;

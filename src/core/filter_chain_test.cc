@@ -23,9 +23,10 @@ namespace asio = boost::asio;
 using Log = std::vector<std::string>;
 
 struct FakeOptions {
-  bool reply = false;      // OnRequest answers with a 429 LocalReply
-  bool suspend = false;    // OnRequest suspends once (posts itself) before answering
-  bool drop_body = false;  // OnResponseBody empties the piece
+  bool reply = false;       // OnRequest (or OnRequestNow) answers with a 429 LocalReply
+  bool suspend = false;     // OnRequest suspends once (posts itself) before answering
+  bool decide_now = false;  // OnRequestNow decides (OnRequest must then never be called)
+  bool drop_body = false;   // OnResponseBody empties the piece
   bool sees_rejected = false;
   bool wants_body = false;
 };
@@ -39,6 +40,14 @@ class FakeFilter final : public Filter {
   }
   ~FakeFilter() override { --live_; }
 
+  std::optional<Verdict> OnRequestNow(RequestContext& ctx) override {
+    if (!options_.decide_now) return std::nullopt;
+    log_.push_back("now " + name_);
+    ctx.upstream_headers.Add("X-Seen-By", name_);
+    if (options_.reply)
+      return Verdict::Reply(ErrorReply(ErrorClass::kInvalidRequest, name_, {}, 429));
+    return Verdict::Continue();
+  }
   asio::awaitable<Verdict> OnRequest(RequestContext& ctx) override {
     log_.push_back("request " + name_);
     if (options_.suspend) {
@@ -178,6 +187,32 @@ TEST_F(ChainRunTest, ReplyStopsTheChainAndLaterFiltersAreNeverCreated) {
   EXPECT_EQ(TakeLog(), (Log{"create a", "request a", "create auth", "request auth", "resumed auth",
                             "head auth", "head a", "body auth", "body a",
                             "complete auth status=429", "complete a status=429"}));
+}
+
+// Filters that decide without suspending and filters that await mix in chain order; a
+// filter that decided in OnRequestNow never gets OnRequest.
+TEST_F(ChainRunTest, SynchronousVerdictsSkipTheCoroutine) {
+  FilterChain chain =
+      Chain({{"a", {.decide_now = true}}, {"b", {.suspend = true}}, {"c", {.decide_now = true}}});
+  ChainRun run;
+  run.Start(chain, ctx_);
+  EXPECT_FALSE(RunRequest(run).has_value());
+  EXPECT_EQ(TakeLog(),
+            (Log{"create a", "now a", "create b", "request b", "resumed b", "create c", "now c"}));
+  EXPECT_EQ(ctx_.upstream_headers.Get("X-Seen-By"), "a");
+  run.Complete();
+}
+
+TEST_F(ChainRunTest, SynchronousReplyStopsTheChain) {
+  FilterChain chain = Chain({{"a", {}}, {"auth", {.reply = true, .decide_now = true}}, {"c", {}}});
+  ChainRun run;
+  run.Start(chain, ctx_);
+  std::optional<LocalReply> reply = RunRequest(run);
+  ASSERT_TRUE(reply.has_value());
+  EXPECT_EQ(reply->status, 429);
+  EXPECT_EQ(TakeLog(), (Log{"create a", "request a", "create auth", "now auth"}));
+  run.Complete();
+  EXPECT_EQ(TakeLog(), (Log{"complete auth status=0", "complete a status=0"}));
 }
 
 TEST_F(ChainRunTest, DroppedPieceStopsLaterBodyFilters) {

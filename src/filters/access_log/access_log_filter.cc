@@ -68,6 +68,7 @@ void AppendIntField(std::string& out, std::string_view key, int64_t value) {
 class AccessLogFilter final : public Filter {
  public:
   explicit AccessLogFilter(LineSink& sink) : sink_(sink) {}
+  std::optional<Verdict> OnRequestNow(RequestContext&) override { return Verdict::Continue(); }
   void OnComplete(const RequestContext& ctx) override {
     thread_local std::string line;
     FormatAccessLogLine(ctx, line);

@@ -11,26 +11,37 @@ class AuthFilter final : public Filter {
  public:
   explicit AuthFilter(AuthRuntime& auth) : auth_(auth) {}
 
-  boost::asio::awaitable<Verdict> OnRequest(RequestContext& ctx) override {
-    if (IsPublicRoute(ctx.route)) co_return Verdict::Continue();
+  // A public route, or an API key whose state is cached: decided without suspending.
+  std::optional<Verdict> OnRequestNow(RequestContext& ctx) override {
+    if (IsPublicRoute(ctx.route)) return Verdict::Continue();
     std::string_view credentials = Authenticator::Credentials(ctx.request());
-    Authenticator& authenticator = auth_.authenticator();
-    std::optional<AuthResult> cached = authenticator.TryCached(credentials);
-    AuthResult result;
-    if (cached) {
-      result = std::move(*cached);
-    } else {
-      result = co_await authenticator.Authenticate(credentials);
-    }
-    if (result.principal) {
-      ctx.principal = std::move(result.principal);
-      co_return Verdict::Continue();
-    }
-    LocalReply reply = RejectCredentials(auth_, ctx, credentials, result);
-    co_return Verdict::Reply(std::move(reply));
+    // One clock read: the wall time follows from the request's start (a request may have
+    // waited for its body, so ctx.start itself could be too old for the cache's TTL).
+    SteadyTime now = std::chrono::steady_clock::now();
+    int64_t unix_now = std::chrono::duration_cast<std::chrono::seconds>(
+                           (ctx.wall_start + (now - ctx.start)).time_since_epoch())
+                           .count();
+    std::optional<AuthResult> cached = auth_.authenticator().TryCached(credentials, now, unix_now);
+    if (!cached) return std::nullopt;
+    return Decide(ctx, credentials, *cached);
+  }
+
+  // Anything else (a key not cached, a JWT, a malformed credential) may need the store.
+  boost::asio::awaitable<Verdict> OnRequest(RequestContext& ctx) override {
+    std::string_view credentials = Authenticator::Credentials(ctx.request());
+    AuthResult result = co_await auth_.authenticator().Authenticate(credentials);
+    co_return Decide(ctx, credentials, result);
   }
 
  private:
+  Verdict Decide(RequestContext& ctx, std::string_view credentials, AuthResult& result) {
+    if (result.principal) {
+      ctx.principal = std::move(result.principal);
+      return Verdict::Continue();
+    }
+    return Verdict::Reply(RejectCredentials(auth_, ctx, credentials, result));
+  }
+
   AuthRuntime& auth_;
 };
 
@@ -38,10 +49,9 @@ class AuthFilter final : public Filter {
 // server; guards against a misuse of the factory).
 class UnavailableFilter final : public Filter {
  public:
-  boost::asio::awaitable<Verdict> OnRequest(RequestContext& ctx) override {
+  std::optional<Verdict> OnRequestNow(RequestContext& ctx) override {
     (void)ctx;
-    co_return Verdict::Reply(
-        ErrorReply(ErrorClass::kUnavailable, "Authentication is not available."));
+    return Verdict::Reply(ErrorReply(ErrorClass::kUnavailable, "Authentication is not available."));
   }
 };
 

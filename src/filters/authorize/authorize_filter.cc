@@ -24,17 +24,17 @@ class AuthorizeFilter final : public Filter {
  public:
   explicit AuthorizeFilter(AuthRuntime* auth) : auth_(auth) {}
 
-  boost::asio::awaitable<Verdict> OnRequest(RequestContext& ctx) override {
-    if (!ctx.principal || auth_ == nullptr) co_return Verdict::Continue();
+  std::optional<Verdict> OnRequestNow(RequestContext& ctx) override {
+    if (!ctx.principal || auth_ == nullptr) return Verdict::Continue();
     const Principal& principal = *ctx.principal;
     uint64_t needed = RequiredPermission(ctx.route);
     if (needed != 0 && !principal.Can(needed)) {
       Deny(ctx, "permission.denied", "");
-      co_return Verdict::Reply(ErrorReply(
+      return Verdict::Reply(ErrorReply(
           ErrorClass::kPermissionDenied,
           "Your credentials do not allow this operation (missing permission models:invoke)."));
     }
-    if (ctx.route == RouteKind::kListModels) co_return Verdict::Reply(ListModels(ctx));
+    if (ctx.route == RouteKind::kListModels) return Verdict::Reply(ListModels(ctx));
     if (IsModelRoute(ctx.route) || ctx.route == RouteKind::kRetrieveModel) {
       const ModelConfig* model = ctx.Model();
       if (model != nullptr &&
@@ -43,10 +43,10 @@ class AuthorizeFilter final : public Filter {
         std::string message = "You are not allowed to use the model `";
         message.append(ctx.requested_model);
         message.append("`.");
-        co_return Verdict::Reply(ErrorReply(ErrorClass::kModelNotAllowed, message, "model"));
+        return Verdict::Reply(ErrorReply(ErrorClass::kModelNotAllowed, message, "model"));
       }
     }
-    co_return Verdict::Continue();
+    return Verdict::Continue();
   }
 
  private:

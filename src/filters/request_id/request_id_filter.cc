@@ -10,14 +10,14 @@ class RequestIdFilter final : public Filter {
  public:
   explicit RequestIdFilter(const RequestIdConfig& config) : config_(config) {}
 
-  boost::asio::awaitable<Verdict> OnRequest(RequestContext& ctx) override {
+  std::optional<Verdict> OnRequestNow(RequestContext& ctx) override {
     if (!config_.trust_incoming && ctx.request().headers.Has("x-request-id")) {
       GenerateRequestId(ctx.request_id);
     }
     if (!config_.upstream_header.empty()) {
       ctx.upstream_headers.Add(config_.upstream_header, ctx.request_id);
     }
-    co_return Verdict::Continue();
+    return Verdict::Continue();
   }
 
  private:

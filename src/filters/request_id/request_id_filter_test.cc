@@ -4,9 +4,7 @@
 
 #include <gtest/gtest.h>
 
-#include <boost/asio/co_spawn.hpp>
-#include <boost/asio/io_context.hpp>
-#include <exception>
+#include <optional>
 #include <string>
 
 #include "core/request_id.h"
@@ -16,7 +14,7 @@ namespace {
 
 class RequestIdFilterTest : public testing::Test {
  protected:
-  // Runs the filter's OnRequest for a request that carried `client_id` (empty: none). The
+  // Runs the filter's request phase for a request that carried `client_id` (empty: none). The
   // HTTP layer has already set ctx.request_id (the client's valid id, or a generated one).
   void Run(const RequestIdConfig& config, std::string_view client_id) {
     request_.Reset();
@@ -31,15 +29,10 @@ class RequestIdFilterTest : public testing::Test {
     RequestIdFilterFactory factory(config);
     EXPECT_EQ(factory.name(), "request_id");
     std::unique_ptr<Filter> filter = factory.NewFilter();
-    boost::asio::io_context io;
-    bool done = false;
-    boost::asio::co_spawn(io, filter->OnRequest(ctx_), [&](std::exception_ptr e, Verdict v) {
-      EXPECT_FALSE(e);
-      EXPECT_TRUE(v.is_continue());
-      done = true;
-    });
-    io.run();
-    EXPECT_TRUE(done);
+    // The filter never suspends: it decides in OnRequestNow.
+    std::optional<Verdict> verdict = filter->OnRequestNow(ctx_);
+    ASSERT_TRUE(verdict.has_value());
+    EXPECT_TRUE(verdict->is_continue());
   }
 
   HttpRequest request_;
