@@ -16,6 +16,9 @@ find_library(SODIUM_LIBRARY sodium REQUIRED)
 add_library(sodium UNKNOWN IMPORTED)
 set_target_properties(sodium PROPERTIES IMPORTED_LOCATION ${SODIUM_LIBRARY}
   INTERFACE_INCLUDE_DIRECTORIES ${SODIUM_INCLUDE_DIR})
+# hiredis (only its RESP reader is used, by src/store/redis) ships a pkg-config file.
+find_package(PkgConfig REQUIRED)
+pkg_check_modules(HIREDIS REQUIRED IMPORTED_TARGET hiredis)
 if(SLUICE_BUILD_TESTS)
   find_package(GTest REQUIRED)
 endif()

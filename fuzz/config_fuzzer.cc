@@ -39,7 +39,7 @@ class FuzzCatalog final : public FilterCatalog {
     settings.String("output", "stdout");
     return std::make_shared<NamedFactory>(std::string(name));
   }
-  std::vector<std::string_view> DefaultChain(bool) const override { return {"request_id"}; }
+  std::vector<std::string_view> DefaultChain(bool, bool) const override { return {"request_id"}; }
 };
 
 }  // namespace

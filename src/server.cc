@@ -10,6 +10,12 @@
 #include <boost/asio/steady_timer.hpp>
 
 #include "auth/auth_runtime.h"
+#include "limits/limits_runtime.h"
+#include "limits/redis_limiter_store.h"
+#include "store/sqlite/sqlite_store.h"
+#include "usage/usage_exporter.h"
+#include "usage/usage_journal.h"
+#include "usage/usage_recorder.h"
 
 namespace sluice {
 namespace asio = boost::asio;
@@ -22,18 +28,82 @@ constexpr auto kForceCloseGrace = std::chrono::seconds(2);
 RuntimeServices::RuntimeServices() = default;
 
 RuntimeServices::~RuntimeServices() {
+  // The server has drained: sync what is journaled, export all of it, then close.
+  if (usage_journal) usage_journal->Stop();
+  if (usage_exporter && !usage_exporter->Stop()) {
+    spdlog::warn("usage records not all exported yet; they stay journaled for the next start");
+  }
   if (auth) auth->Stop();
 }
 
+namespace {
+
+// Journal + exporter + recorder over the configured store. The exporter writes through a
+// connection of its own (SQLite in WAL mode serialises writers across connections).
+bool OpenUsage(const Snapshot& snapshot, RuntimeServices& out, std::vector<std::string>& errors) {
+  const StoreConfig& store = snapshot.store;
+  if (!store.records_usage) return true;
+  std::string dir =
+      store.usage_journal_dir.empty() ? store.sqlite_path + ".usage" : store.usage_journal_dir;
+  std::string error;
+  UsageJournal::Options journal_options;
+  journal_options.dir = dir;
+  out.usage_journal = UsageJournal::Open(journal_options, &error);
+  if (!out.usage_journal) {
+    errors.push_back("usage journal " + dir + ": " + error);
+    return false;
+  }
+  out.usage_store = SqliteStore::Open(store.sqlite_path, &error);
+  if (!out.usage_store) {
+    errors.push_back("usage store: " + error);
+    return false;
+  }
+  UsageExporter::Options exporter_options;
+  exporter_options.dir = dir;
+  out.usage_exporter =
+      std::make_unique<UsageExporter>(exporter_options, *out.usage_store, out.usage_journal.get());
+  out.usage_exporter->Start();  // replays what an earlier run left behind
+  out.usage_recorder = std::make_unique<UsageRecorder>(*out.usage_journal);
+  out.services.usage = out.usage_recorder.get();
+  return true;
+}
+
+}  // namespace
+
 bool OpenRuntime(std::shared_ptr<const Snapshot> snapshot, RuntimeServices& out,
                  std::vector<std::string>& errors) {
+  if (snapshot->limits.configured) {
+    std::string error;
+    out.limits = limits::LimitsRuntime::Create(snapshot->limits, error);
+    if (!out.limits) {
+      errors.push_back("limits: " + error);
+      return false;
+    }
+    out.limits_snapshot = snapshot;
+    if (snapshot->limits.redis) {
+      // Counters shared by every gateway on this Redis; the in-process store decides
+      // (with ceil(limit / instances)) whenever Redis cannot answer in time.
+      const RedisConfig& redis = snapshot->limits.redis_config;
+      limits::RedisLimiterStoreOptions options;
+      options.redis.host = redis.host;
+      options.redis.port = redis.port;
+      options.redis.db = redis.db;
+      options.redis.password = redis.password;
+      options.timeout = redis.timeout;
+      options.instances = redis.instances;
+      out.limits->SetStore(
+          std::make_unique<limits::RedisLimiterStore>(options, out.limits->local()));
+    }
+    out.limits->StartSweeper();
+    out.services.limits = out.limits.get();
+  }
   if (!snapshot->UsesAuth()) return true;
   out.auth = AuthRuntime::Open(snapshot, errors);
   if (!out.auth) return false;
   out.bootstrap_messages = out.auth->Bootstrap();
   out.auth->Start();
   out.services.auth = out.auth.get();
-  return true;
+  return OpenUsage(*snapshot, out, errors);
 }
 
 Server::Server(std::shared_ptr<const Snapshot> snapshot, const Services* services)

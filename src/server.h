@@ -18,12 +18,26 @@
 namespace sluice {
 
 class AuthRuntime;
+class SqliteStore;
+class UsageExporter;
+class UsageJournal;
+class UsageRecorder;
+namespace limits {
+class LimitsRuntime;
+}
 
 // The runtime components a snapshot needs, opened before the server starts and closed
 // after it stops (the auth runtime flushes audit rows and key usage on close).
 struct RuntimeServices {
   Services services;
   std::unique_ptr<AuthRuntime> auth;
+  std::shared_ptr<const Snapshot> limits_snapshot;  // the limits runtime refers into it
+  std::unique_ptr<limits::LimitsRuntime> limits;
+  // Usage records: journal (durable first), exporter to the store (its own connection).
+  std::unique_ptr<UsageJournal> usage_journal;
+  std::unique_ptr<SqliteStore> usage_store;
+  std::unique_ptr<UsageExporter> usage_exporter;
+  std::unique_ptr<UsageRecorder> usage_recorder;
   std::vector<std::string> bootstrap_messages;  // secrets created at first start, to print once
   RuntimeServices();
   ~RuntimeServices();

@@ -49,7 +49,14 @@ sluice_test(sluice_store_test
           ${SLUICE_SRC}/store/sqlite/sqlite_keys_test.cc ${SLUICE_SRC}/store/sqlite/sqlite_users_test.cc
           ${SLUICE_SRC}/store/sqlite/sqlite_tokens_test.cc ${SLUICE_SRC}/store/sqlite/sqlite_audit_test.cc
           ${SLUICE_SRC}/store/sqlite/sqlite_concurrency_test.cc
+          ${SLUICE_SRC}/store/sqlite/sqlite_usage_test.cc
   DEPS sluice_store
+  LABELS unit)
+
+sluice_test(sluice_usage_test
+  SOURCES ${SLUICE_SRC}/usage/usage_record_test.cc ${SLUICE_SRC}/usage/usage_journal_test.cc
+          ${SLUICE_SRC}/usage/usage_exporter_test.cc
+  DEPS sluice_usage
   LABELS unit)
 
 sluice_test(sluice_jwt_test
@@ -66,3 +73,20 @@ sluice_test(sluice_auth_test
           ${SLUICE_SRC}/auth/login_service_test.cc ${SLUICE_SRC}/auth/authenticator_test.cc
   DEPS sluice_auth
   LABELS unit)
+
+sluice_test(sluice_limits_test
+  SOURCES ${SLUICE_SRC}/limits/gcra_test.cc ${SLUICE_SRC}/limits/local_limiter_store_test.cc
+          ${SLUICE_SRC}/limits/token_estimator_test.cc ${SLUICE_SRC}/limits/calendar_window_test.cc
+          ${SLUICE_SRC}/limits/price_table_test.cc
+  DEPS sluice_limits
+  LABELS unit)
+
+# The Redis client and the Redis limiter store against a REAL redis-server that each test
+# starts on a free loopback port (a missing redis-server fails the tests).
+sluice_test(sluice_redis_test
+  SOURCES ${SLUICE_SRC}/store/redis/resp_test.cc ${SLUICE_SRC}/store/redis/redis_client_test.cc
+          ${SLUICE_SRC}/store/redis/redis_test_server.cc
+          ${SLUICE_SRC}/limits/redis_limiter_store_test.cc
+          ${PROJECT_SOURCE_DIR}/tests/testing/child_process.cc
+  DEPS sluice_redis sluice_limits_redis
+  LABELS integration)

@@ -81,6 +81,9 @@ constexpr Route kRoutes[] = {
      [](AdminOps& ops, const Call&) { return ops.ListRoles(); }},
     {{Method::kGet, "/admin/audit", kPermAuditRead, ""},
      [](AdminOps& ops, const Call& c) { return ops.ListAudit(c.query); }},
+    // Everyone's usage: `usage:read_all` (`usage:read` is a caller's own usage, GET /v1/usage).
+    {{Method::kGet, "/admin/usage", kPermUsageReadAll, ""},
+     [](AdminOps& ops, const Call& c) { return ops.QueryUsage(c.query); }},
     {{Method::kPost, "/admin/tokens/revoke", kPermTokensRevoke, "token.revoke"},
      [](AdminOps& ops, const Call& c) { return ops.RevokeToken(Body(c)); }},
 };

@@ -5,6 +5,7 @@
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
 #include <charconv>
+#include <initializer_list>
 
 #include "auth/access_policy.h"
 #include "auth/api_key.h"
@@ -176,6 +177,23 @@ std::optional<int64_t> ParseInt(std::string_view text) {
   auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
   if (ec != std::errc() || end != text.data() + text.size()) return std::nullopt;
   return value;
+}
+
+// Reads optional Unix-millisecond parameters (since/until, from/to) into their fields; the
+// problem, if any, goes to `error`.
+void ReadMillisParams(const Query& query,
+                      std::initializer_list<std::pair<const char*, int64_t*>> params,
+                      std::optional<OpResult>& error) {
+  for (auto [name, out] : params) {
+    std::string_view text = QueryValue(query, name);
+    if (text.empty()) continue;
+    auto parsed = ParseInt(text);
+    if (!parsed || *parsed < 0) {
+      error = Invalid(std::string("'") + name + "' must be a Unix time in milliseconds.", name);
+    } else {
+      *out = *parsed;
+    }
+  }
 }
 
 // Reads limit/after; the problem, if any, goes to `error`.
@@ -680,16 +698,7 @@ OpResult AdminOps::ListAudit(const Query& query) {
   filter.action = std::string(QueryValue(query, "action"));
   filter.target = std::string(QueryValue(query, "target"));
   filter.result = std::string(QueryValue(query, "result"));
-  for (auto [name, out] : {std::pair{"since", &filter.since_ms}, {"until", &filter.until_ms}}) {
-    std::string_view text = QueryValue(query, name);
-    if (text.empty()) continue;
-    auto parsed = ParseInt(text);
-    if (!parsed || *parsed < 0) {
-      error = Invalid(std::string("'") + name + "' must be a Unix time in milliseconds.", name);
-    } else {
-      *out = *parsed;
-    }
-  }
+  ReadMillisParams(query, {{"since", &filter.since_ms}, {"until", &filter.until_ms}}, error);
   if (error) return *error;
   auto records = store_.ListAudit(filter, page);
   if (!records.ok()) {
@@ -699,6 +708,68 @@ OpResult AdminOps::ListAudit(const Query& query) {
     return StoreFailure(records.error(), "audit");
   }
   return Ok(ListJson(records.value(), page, &AuditJson, &AuditId), "audit");
+}
+
+namespace {
+
+constexpr std::pair<std::string_view, UsageGroupBy> kUsageGroups[] = {
+    {"day", UsageGroupBy::kDay},   {"key", UsageGroupBy::kKey},     {"user", UsageGroupBy::kUser},
+    {"team", UsageGroupBy::kTeam}, {"model", UsageGroupBy::kModel},
+};
+
+json::object UsageSumsJson(const UsageSums& sums) {
+  return {{"requests", sums.requests},
+          {"prompt_tokens", sums.prompt_tokens},
+          {"completion_tokens", sums.completion_tokens},
+          {"cached_tokens", sums.cached_tokens},
+          {"cost_micros", sums.cost_micros},
+          {"errors", sums.errors}};
+}
+
+}  // namespace
+
+OpResult AdminOps::QueryUsage(const Query& query) {
+  std::optional<OpResult> error;
+  UsageFilter filter;
+  filter.key_id = std::string(QueryValue(query, "key_id"));
+  filter.user_id = std::string(QueryValue(query, "user_id"));
+  filter.team_id = std::string(QueryValue(query, "team_id"));
+  filter.model = std::string(QueryValue(query, "model"));
+  ReadMillisParams(query, {{"from", &filter.from_ms}, {"to", &filter.to_ms}}, error);
+  std::string_view group_name = QueryValue(query, "group_by");
+  if (group_name.empty()) group_name = "day";
+  std::optional<UsageGroupBy> group_by;
+  for (const auto& [name, value] : kUsageGroups) {
+    if (name == group_name) group_by = value;
+  }
+  if (!group_by)
+    error = Invalid("'group_by' must be one of day, key, user, team, model.", "group_by");
+  int limit = 1000;
+  if (std::string_view text = QueryValue(query, "limit"); !text.empty()) {
+    auto parsed = ParseInt(text);
+    if (!parsed || *parsed < 1 || *parsed > 10000) {
+      error = Invalid("'limit' must be a number from 1 to 10000.", "limit");
+    } else {
+      limit = static_cast<int>(*parsed);
+    }
+  }
+  if (error) return *error;
+  auto report = store_.QueryUsage(filter, *group_by, limit);
+  if (!report.ok()) return StoreFailure(report.error(), "usage");
+  json::array rows;
+  for (const UsageGroupRow& row : report->rows) {
+    json::object out = UsageSumsJson(row.sums);
+    out["day"] = row.day;
+    out["group"] = row.group;
+    rows.push_back(std::move(out));
+  }
+  json::object body;
+  body["object"] = "usage_report";
+  body["group_by"] = group_name;
+  body["rows"] = std::move(rows);
+  body["totals"] = UsageSumsJson(report->totals);
+  body["truncated"] = report->truncated;
+  return Ok(std::move(body), "usage");
 }
 
 }  // namespace sluice

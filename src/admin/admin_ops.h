@@ -1,6 +1,6 @@
-// The identity operations an operator performs (keys, users, teams, roles, audit queries),
-// written once and shared by the admin HTTP API (src/admin/admin_api) and the CLI
-// (`sluice keys|users|teams`). Inputs are JSON objects (an HTTP body, or CLI flags turned
+// The identity operations an operator performs (keys, users, teams, roles, audit and usage
+// queries), written once and shared by the admin HTTP API (src/admin/admin_api) and the CLI
+// (`sluice keys|users|teams|usage`). Inputs are JSON objects (an HTTP body, or CLI flags turned
 // into one) so both front ends get the same validation and the same error messages;
 // outputs are JSON in the admin API's shapes. Synchronous: the admin API runs them on the
 // store thread, the CLI on its own store. Password hashing is the caller's job (it belongs
@@ -87,6 +87,11 @@ class AdminOps {
 
   // Audit rows, newest first.
   OpResult ListAudit(const Query& query);
+
+  // Usage sums grouped by UTC day and `group_by` (day|key|user|team|model; default day),
+  // with totals. Filters: from, to (Unix ms; from inclusive, to exclusive), key_id, user_id,
+  // team_id, model; `limit` groups 1..10000 (default 1000; "truncated" says more matched).
+  OpResult QueryUsage(const Query& query);
 
   // JSON views (no hashes, no secrets).
   static boost::json::object KeyJson(const ApiKeyRecord& key);

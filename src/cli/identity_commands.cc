@@ -40,6 +40,7 @@ IdentityCommands::IdentityCommands(CLI::App& app) {
   AddUserCommands(app, list_);
   AddTeamCommands(app, list_);
   AddAdminCommands(app, list_);
+  AddUsageCommands(app, list_);
 }
 
 }  // namespace sluice::cli

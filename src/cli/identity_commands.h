@@ -1,8 +1,8 @@
 // The operator's identity commands: `sluice keys create|list|revoke|rotate`, `sluice users
-// create|list|disable|enable`, `sluice teams create|list` and `sluice admin bootstrap`. They
-// work on the gateway's own store through AdminOps, the operations (and validation) the
-// admin API uses. main.cc registers them before parsing and runs the chosen one after; each
-// command group lives in its own file. Single-threaded.
+// create|list|disable|enable`, `sluice teams create|list`, `sluice admin bootstrap` and
+// `sluice usage`. They work on the gateway's own store through AdminOps, the operations (and
+// validation) the admin API uses. main.cc registers them before parsing and runs the chosen
+// one after; each command group lives in its own file. Single-threaded.
 #pragma once
 
 #include <functional>
@@ -45,6 +45,7 @@ void AddKeyCommands(CLI::App& app, CommandList& list);
 void AddUserCommands(CLI::App& app, CommandList& list);
 void AddTeamCommands(CLI::App& app, CommandList& list);
 void AddAdminCommands(CLI::App& app, CommandList& list);
+void AddUsageCommands(CLI::App& app, CommandList& list);  // usage_command.cc
 
 class IdentityCommands {
  public:

@@ -74,6 +74,10 @@ struct AuthConfig {
 struct StoreConfig {
   bool configured = false;  // a store: section is present
   std::string sqlite_path = "sluice.db";
+  // Usage records are journaled here before they reach the store (default: the SQLite
+  // path + ".usage"); records_usage false turns usage records off.
+  std::string usage_journal_dir;
+  bool records_usage = true;
 };
 
 // The admin API listener exists only when the config has an admin: section.

@@ -167,9 +167,11 @@ void ReadAuth(const ConfigNode& node, AuthConfig& auth) {
 void ReadStore(const ConfigNode& node, StoreConfig& store) {
   if (!node.ExpectMap()) return;
   store.configured = true;
-  node.AllowKeys({"sqlite"});
+  node.AllowKeys({"sqlite", "usage_journal", "usage_records"});
   store.sqlite_path = node.String("sqlite", store.sqlite_path);
   if (store.sqlite_path.empty()) node.Child("sqlite").Error("must be a file path");
+  store.usage_journal_dir = node.String("usage_journal", "");
+  store.records_usage = node.Bool("usage_records", store.records_usage);
 }
 
 void ReadAdmin(const ConfigNode& node, AdminConfig& admin) {

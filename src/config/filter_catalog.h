@@ -20,8 +20,10 @@ class FilterCatalog {
   virtual std::shared_ptr<const FilterFactory> Build(std::string_view name,
                                                      const ConfigNode& settings) const = 0;
   // The chain used when the config has no `filters:` section (`auth_configured`: the
-  // config has an `auth:` section, so the chain authenticates and authorizes).
-  virtual std::vector<std::string_view> DefaultChain(bool auth_configured) const = 0;
+  // config has an `auth:` section, so the chain authenticates and authorizes;
+  // `limits_configured`: a `limits:` section, so the chain enforces it).
+  virtual std::vector<std::string_view> DefaultChain(bool auth_configured,
+                                                     bool limits_configured) const = 0;
 };
 
 }  // namespace sluice

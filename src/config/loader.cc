@@ -9,6 +9,7 @@
 
 #include "config/auth_loader.h"
 #include "config/config_node.h"
+#include "config/limits_loader.h"
 
 namespace sluice {
 namespace {
@@ -174,7 +175,7 @@ void ReadBackend(const ConfigNode& node, BackendConfig& b) {
 }
 
 void ReadModel(const ConfigNode& node, const Snapshot& snap, ModelConfig& m) {
-  node.AllowKeys({"name", "aliases", "backend", "upstream_model"});
+  node.AllowKeys({"name", "aliases", "backend", "upstream_model", "price"});
   m.name = node.String("name", "");
   if (m.name.empty()) node.Error("a model needs a name");
   m.aliases = node.StringList("aliases");
@@ -188,12 +189,14 @@ void ReadModel(const ConfigNode& node, const Snapshot& snap, ModelConfig& m) {
     node.Child("backend").Error("unknown backend '" + backend + "'");
   }
   m.upstream_model = node.String("upstream_model", m.name);
+  ReadModelPrice(node.Child("price"), m.price);
 }
 
 void ReadFilters(const ConfigNode& node, const FilterCatalog& catalog, Snapshot& snap) {
   std::vector<std::shared_ptr<const FilterFactory>> factories;
   if (!node.defined()) {
-    for (std::string_view name : catalog.DefaultChain(snap.auth.configured)) {
+    for (std::string_view name :
+         catalog.DefaultChain(snap.auth.configured, snap.limits.configured)) {
       ConfigNode empty(YAML::Node(YAML::NodeType::Map), &node.diagnostics(), std::string(name));
       if (auto f = catalog.Build(name, empty)) factories.push_back(std::move(f));
     }
@@ -224,6 +227,10 @@ void ReadFilters(const ConfigNode& node, const FilterCatalog& catalog, Snapshot&
         item.Error("filter 'authorize' needs the 'auth' filter earlier in the chain");
         continue;
       }
+      if (name == "rate_limit" && !snap.limits.configured) {
+        item.Error("filter 'rate_limit' needs a limits: section (its policies)");
+        continue;
+      }
       if (auto f = catalog.Build(name, effective)) factories.push_back(std::move(f));
     }
   }
@@ -239,8 +246,8 @@ LoadResult Load(const YAML::Node& root, Diagnostics& diag, const std::string& so
   if (!root.IsMap()) {
     diag.Error(1, "the configuration must be a YAML mapping");
   } else {
-    top.AllowKeys(
-        {"version", "server", "routes", "backends", "models", "filters", "auth", "store", "admin"});
+    top.AllowKeys({"version", "server", "routes", "backends", "models", "filters", "auth", "store",
+                   "admin", "limits"});
     if (top.Has("version") && top.Int("version", 1, 1, 1) != 1) diag.Error(0, "bad version");
     ReadServer(top.Child("server"), snap->server);
     ReadRoutes(top.Child("routes"), *snap);
@@ -277,6 +284,7 @@ LoadResult Load(const YAML::Node& root, Diagnostics& diag, const std::string& so
     ReadAuth(top.Child("auth"), snap->auth);
     ReadStore(top.Child("store"), snap->store);
     ReadAdmin(top.Child("admin"), snap->admin);
+    ReadLimits(top.Child("limits"), snap->limits);
     ReadFilters(top.Child("filters"), catalog, *snap);
   }
   LoadResult result;

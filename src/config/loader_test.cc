@@ -41,7 +41,9 @@ class FakeCatalog final : public FilterCatalog {
     settings.AllowKeys({"level"});
     return std::make_shared<FakeFactory>(std::string(name), settings.Int("level", 0, 0, 10));
   }
-  std::vector<std::string_view> DefaultChain(bool) const override { return {"alpha", "beta"}; }
+  std::vector<std::string_view> DefaultChain(bool, bool) const override {
+    return {"alpha", "beta"};
+  }
 };
 
 LoadResult Load(std::string_view yaml) {

@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "config/auth_config.h"
+#include "config/limits_config.h"
 #include "config/units.h"
 #include "core/clock.h"
 #include "core/filter_chain.h"
@@ -74,6 +75,7 @@ struct ModelConfig {
   std::vector<std::string> aliases;
   const BackendConfig* backend = nullptr;
   std::string upstream_model;
+  ModelPrice price;
 };
 
 class Snapshot {
@@ -86,6 +88,7 @@ class Snapshot {
   AuthConfig auth;
   StoreConfig store;
   AdminConfig admin;
+  LimitsConfig limits;
   std::string source;  // file path the snapshot was loaded from
   WallTime loaded_at{};
 

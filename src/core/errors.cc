@@ -34,6 +34,12 @@ const ErrorInfo& Describe(ErrorClass error) {
       /* kModelNotAllowed */ {403, "permission_error", "model_not_allowed", "model_not_allowed"},
       /* kConflict */ {409, "invalid_request_error", "conflict", "conflict"},
       /* kResourceNotFound */ {404, "invalid_request_error", "not_found", "not_found"},
+      /* kRateLimited */ {429, "requests", "rate_limit_exceeded", "rate_limited"},
+      /* kQuotaExceeded */
+      {429, "insufficient_quota", "insufficient_quota", "quota_exceeded"},
+      /* kBudgetExceeded */
+      {429, "insufficient_quota", "budget_exceeded", "budget_exceeded"},
+      /* kRepeatOffender */ {429, "requests", "rate_limit_exceeded", "repeat_offender"},
       /* kUpstreamUnreachable */
       {502, "server_error", "upstream_unreachable", "upstream_unreachable"},
       /* kUpstreamTimeout */ {504, "server_error", "upstream_timeout", "upstream_timeout"},

@@ -37,6 +37,10 @@ enum class ErrorClass : uint8_t {
   kModelNotAllowed,   // 403: the principal may not use this model
   kConflict,          // 409: admin API, the name or id is taken
   kResourceNotFound,  // 404: admin API, no such key, user or team
+  kRateLimited,       // 429 rate_limit_exceeded: requests, tokens or concurrency over a limit
+  kQuotaExceeded,     // 429 insufficient_quota: a token or money budget is spent
+  kBudgetExceeded,    // a stream cut at its budget's cap (SSE error event budget_exceeded)
+  kRepeatOffender,    // 429: blocked for a cool-down after repeated rejections
   // Upstream-caused.
   kUpstreamUnreachable,  // 502: connect refused, DNS failure, TLS failure
   kUpstreamTimeout,      // 504

@@ -49,6 +49,7 @@ void RequestContext::Begin(const HttpRequest& request, const Snapshot* snapshot,
   usage = Usage{};
   error = ErrorClass::kNone;
   error_detail.clear();
+  usage_recorded = false;
 }
 
 void RequestContext::ReleaseJson() {

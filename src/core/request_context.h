@@ -90,6 +90,8 @@ class RequestContext {
   // otherwise the gateway replies with it once the request chain has run.
   std::optional<LocalReply>& pending_error() { return pending_error_; }
   void SetModel(const ModelConfig* model) { model_ = model; }
+  // The model if it was resolved already (never resolves: for OnComplete consumers).
+  const ModelConfig* resolved_model() const { return model_; }
 
   // --- Identity and routing.
   std::string request_id;
@@ -123,7 +125,8 @@ class RequestContext {
   uint64_t bytes_out = 0;           // response body bytes to the client
   Usage usage;
   ErrorClass error = ErrorClass::kNone;
-  std::string error_detail;  // short human-readable cause (no secrets)
+  std::string error_detail;     // short human-readable cause (no secrets)
+  bool usage_recorded = false;  // the usage record was journaled (usage/usage_recorder)
 
  private:
   const HttpRequest* request_ = nullptr;

@@ -1,5 +1,5 @@
 // The long-lived runtime components that filters and handlers need beyond the config
-// snapshot (today: identity and access). Passed to the filter registry and the workers by
+// snapshot (identity and access, traffic control). Passed to the filter registry and the workers by
 // the server; absent (nullptr) in `sluice config check`, where factories only validate.
 // Forward declarations only, to keep core free of the components' dependencies.
 #pragma once
@@ -7,9 +7,15 @@
 namespace sluice {
 
 class AuthRuntime;
+class UsageRecorder;
+namespace limits {
+class LimitsRuntime;
+}
 
 struct Services {
   AuthRuntime* auth = nullptr;
+  limits::LimitsRuntime* limits = nullptr;  // when the config has a limits: section
+  UsageRecorder* usage = nullptr;           // when usage records are kept (a store)
 };
 
 }  // namespace sluice

@@ -5,6 +5,7 @@
 #include "filters/access_log/access_log_filter.h"
 #include "filters/auth/auth_filter.h"
 #include "filters/authorize/authorize_filter.h"
+#include "filters/rate_limit/rate_limit_filter.h"
 #include "filters/request_id/request_id_filter.h"
 
 namespace sluice::filters {
@@ -41,6 +42,7 @@ constexpr Entry kFilters[] = {
      }},
     {"auth", &MakeWithServices<AuthFilterFactory>},
     {"authorize", &MakeWithServices<AuthorizeFilterFactory>},
+    {"rate_limit", &MakeWithServices<RateLimitFilterFactory>},
     {"access_log",
      [](const ConfigNode& s, const Services*) {
        return Make<AccessLogFilterFactory>(ParseAccessLogConfig(s));
@@ -63,11 +65,18 @@ std::shared_ptr<const FilterFactory> Registry::Build(std::string_view name,
   return nullptr;
 }
 
-std::vector<std::string_view> Registry::DefaultChain(bool auth_configured) const {
+std::vector<std::string_view> Registry::DefaultChain(bool auth_configured,
+                                                     bool limits_configured) const {
   // access_log before auth: filters after one that answers never run, and rejected
-  // requests (401, 403) must be logged too.
-  if (auth_configured) return {"request_id", "access_log", "auth", "authorize"};
-  return {"request_id", "access_log"};
+  // requests (401, 403, 429) must be logged too. rate_limit after auth: per-key, user
+  // and team limits need the principal.
+  std::vector<std::string_view> chain = {"request_id", "access_log"};
+  if (auth_configured) {
+    chain.push_back("auth");
+    chain.push_back("authorize");
+  }
+  if (limits_configured) chain.push_back("rate_limit");
+  return chain;
 }
 
 std::vector<std::string_view> Registry::Names() {

@@ -15,7 +15,8 @@ class Registry final : public FilterCatalog {
   explicit Registry(const Services* services = nullptr) : services_(services) {}
   std::shared_ptr<const FilterFactory> Build(std::string_view name,
                                              const ConfigNode& settings) const override;
-  std::vector<std::string_view> DefaultChain(bool auth_configured) const override;
+  std::vector<std::string_view> DefaultChain(bool auth_configured,
+                                             bool limits_configured) const override;
   // Every filter name, in the order they appear in the documentation.
   static std::vector<std::string_view> Names();
 

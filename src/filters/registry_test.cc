@@ -24,16 +24,21 @@ LoadResult Load(const std::string& yaml) {
 }
 
 TEST(Registry, Names) {
-  EXPECT_EQ(Registry::Names(),
-            (std::vector<std::string_view>{"request_id", "auth", "authorize", "access_log"}));
+  EXPECT_EQ(Registry::Names(), (std::vector<std::string_view>{"request_id", "auth", "authorize",
+                                                              "rate_limit", "access_log"}));
 }
 
 TEST(Registry, DefaultChainWhenNoFiltersSection) {
   Registry registry;
-  EXPECT_EQ(registry.DefaultChain(false),
+  EXPECT_EQ(registry.DefaultChain(false, false),
             (std::vector<std::string_view>{"request_id", "access_log"}));
-  EXPECT_EQ(registry.DefaultChain(true),
+  EXPECT_EQ(registry.DefaultChain(true, false),
             (std::vector<std::string_view>{"request_id", "access_log", "auth", "authorize"}));
+  EXPECT_EQ(registry.DefaultChain(true, true),
+            (std::vector<std::string_view>{"request_id", "access_log", "auth", "authorize",
+                                           "rate_limit"}));
+  EXPECT_EQ(registry.DefaultChain(false, true),
+            (std::vector<std::string_view>{"request_id", "access_log", "rate_limit"}));
   LoadResult result = Load("server:\n  listen: 127.0.0.1:0\n");
   ASSERT_TRUE(result.errors.empty()) << Joined(result.errors);
   const FilterChain& chain = result.snapshot->chain;
@@ -76,10 +81,13 @@ TEST(Registry, Errors) {
     const char* prefix;
     const char* message_part;
   } kCases[] = {
-      {"unknown_filter", "filters:\n  - request_id: {}\n  - rate_limit: {rpm: 5}\n", "gw.yaml:3: ",
-       "unknown filter 'rate_limit' (known filters: request_id, auth, authorize, access_log)"},
-      {"unknown_filter_no_settings", "filters:\n  - rate_limit:\n",
-       "gw.yaml:2: ", "unknown filter 'rate_limit'"},
+      {"unknown_filter", "filters:\n  - request_id: {}\n  - throttle: {rpm: 5}\n", "gw.yaml:3: ",
+       "unknown filter 'throttle' (known filters: request_id, auth, authorize, rate_limit, "
+       "access_log)"},
+      {"unknown_filter_no_settings", "filters:\n  - throttle:\n",
+       "gw.yaml:2: ", "unknown filter 'throttle'"},
+      {"rate_limit_without_limits", "filters:\n  - rate_limit: {}\n",
+       "gw.yaml:2: ", "filter 'rate_limit' needs a limits: section"},
       {"request_id_unknown_key", "filters:\n  - request_id:\n      trust: true\n",
        "gw.yaml:3: ", "unknown key 'trust'"},
       {"request_id_bad_bool", "filters:\n  - request_id:\n      trust_incoming: sometimes\n",

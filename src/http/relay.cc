@@ -9,11 +9,14 @@
 #include "http/response_writer.h"
 #include "http/sse.h"
 #include "providers/openai/upstream_request.h"
+#include "usage/usage_recorder.h"
 
 namespace sluice {
 namespace asio = boost::asio;
 
 namespace {
+
+constexpr std::string_view kDoneEvent = "data: [DONE]\n\n";
 
 // Builds the SSE error event that ends a broken stream, so clients never mistake a broken
 // stream for a complete one. OpenAI's SDKs raise an APIError on it.
@@ -99,6 +102,11 @@ asio::awaitable<void> UpstreamExchange::RelayBuffered() {
   framing.minor_version = client_.minor_version();
   AppendResponseHead(out, head.status, head.content_type, head.headers, ctx_.request_id, framing);
   std::array<asio::const_buffer, 2> buffers{asio::buffer(out), asio::buffer(body)};
+  // The usage record is durable before the response leaves (DESIGN.md §8).
+  if (UsageRecorder* usage = worker_.services().usage; usage != nullptr) {
+    ctx_.bytes_out = body.size();
+    co_await usage->RecordDurable(ctx_);
+  }
   ctx_.first_byte_sent = std::chrono::steady_clock::now();
   if (co_await client_.Write(buffers)) {
     ctx_.bytes_out = body.size();
@@ -173,7 +181,9 @@ asio::awaitable<void> UpstreamExchange::RelayStream() {
       bool strip_null_usage = false;
       if (event.has_data) {
         if (event.data == "[DONE]") {
+          // Held back: it is sent after the usage record is durable (below).
           saw_done = true;
+          continue;
         } else if (event.data.find("\"usage\"") != std::string_view::npos) {
           if (ExtractUsage(event.data, ctx_.usage)) {
             if (!ctx_.client_wants_usage && IsUsageOnlyChunk(event.data)) continue;
@@ -210,6 +220,11 @@ asio::awaitable<void> UpstreamExchange::RelayStream() {
     }
   }
   if (stream_error == ErrorClass::kNone && !saw_done) stream_error = ErrorClass::kStreamTruncated;
+  if (saw_done && stream_error != ErrorClass::kNone) {
+    // [DONE] arrived: the stream is complete whatever broke after it.
+    conn_->MarkNotReusable();
+    stream_error = ErrorClass::kNone;
+  }
   batch.clear();
   if (stream_error != ErrorClass::kNone) {
     ctx_.error = stream_error;
@@ -218,6 +233,9 @@ asio::awaitable<void> UpstreamExchange::RelayStream() {
   }
   client_.StopWatching();
   ReleaseConnection();
+  UsageRecorder* usage = worker_.services().usage;
+  if (usage != nullptr && stream_error == ErrorClass::kNone) co_await usage->RecordDurable(ctx_);
+  if (saw_done && stream_error == ErrorClass::kNone) batch.append(kDoneEvent);
   out.clear();
   if (chunked && !batch.empty()) AppendChunkHeader(out, batch.size());
   std::string_view tail = chunked ? (batch.empty() ? kLastChunk : std::string_view("\r\n0\r\n\r\n"))

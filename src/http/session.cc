@@ -10,6 +10,7 @@
 #include "http/dispatch.h"
 #include "http/response_writer.h"
 #include "routing/model_resolver.h"
+#include "usage/usage_recorder.h"
 
 namespace sluice {
 namespace asio = boost::asio;
@@ -109,6 +110,9 @@ asio::awaitable<void> Session::Run() {
     co_await Dispatch(worker_, *this, ctx_, chain_run_, route_);
     ctx_.end = std::chrono::steady_clock::now();
     chain_run_.Complete();
+    // Requests whose response did not reach its end (errors, local replies, disconnects)
+    // are recorded now, without waiting for the journal.
+    if (UsageRecorder* usage = worker_.services().usage) usage->RecordLate(ctx_);
     ReturnBuffers();
     if (!keep_alive_ || client_gone_ || worker_.draining()) break;
     Consume();

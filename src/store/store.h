@@ -1,5 +1,6 @@
 // The persistent state of Sluice behind one interface: API keys, users, teams and their
-// members, refresh tokens, revoked token ids, the audit log and a small key/value table.
+// members, refresh tokens, revoked token ids, the audit log, usage records and a small
+// key/value table.
 // The SQLite backend (store/sqlite) implements it today; PostgreSQL will later. Calls
 // block: on the request path they run on the store's own thread (see BlockingPool), never
 // on a worker's event loop. Implementations are safe to call from one thread at a time
@@ -112,6 +113,73 @@ struct KeyUsageDelta {
   int64_t requests = 0;
 };
 
+// One request's usage, as journaled by the gateway (usage/usage_journal.h) and exported
+// here idempotently by request id. Times are Unix milliseconds (UTC); cost is in
+// micro-dollars (1e-6 USD). Absent strings are empty.
+struct UsageRecord {
+  std::string request_id;  // unique; the idempotency key of the export
+  int64_t time_ms = 0;     // when the request arrived
+  std::string key_id;      // principal: the API key, its user and team (any may be empty)
+  std::string user_id;
+  std::string team_id;
+  std::string model_requested;  // the model name the client asked for
+  std::string model_served;     // the upstream model that answered
+  std::string backend;          // the backend (provider endpoint) that answered
+  int64_t prompt_tokens = 0;
+  int64_t completion_tokens = 0;
+  int64_t cached_tokens = 0;
+  bool tokens_estimated = false;  // true: the upstream sent no usage; tokens are estimates
+  int64_t cost_micros = 0;
+  int32_t status = 0;       // HTTP status sent to the client
+  std::string error_class;  // empty on success, e.g. "upstream_timeout", "client_disconnect"
+  int64_t latency_ms = 0;   // arrival to last byte
+  int64_t ttft_ms = 0;      // arrival to first response byte / first SSE event; 0 if none
+  bool stream = false;
+  bool cache_hit = false;
+  bool client_disconnected = false;
+  std::string experiment_arm;  // may be empty
+
+  bool operator==(const UsageRecord&) const = default;
+};
+
+// Which usage rows to aggregate. Empty strings and zero times do not filter.
+struct UsageFilter {
+  int64_t from_ms = 0;  // inclusive
+  int64_t to_ms = 0;    // exclusive; 0: no upper bound
+  std::string key_id;
+  std::string user_id;
+  std::string team_id;
+  std::string model;  // matches model_requested (the public model name)
+};
+
+// The second grouping dimension of a usage report; every report is grouped by UTC day.
+enum class UsageGroupBy { kDay, kKey, kUser, kTeam, kModel };
+
+// Sums over a set of usage rows. A request is an error when its status is >= 400 or it has
+// an error class (client disconnects included).
+struct UsageSums {
+  int64_t requests = 0;
+  int64_t prompt_tokens = 0;
+  int64_t completion_tokens = 0;
+  int64_t cached_tokens = 0;
+  int64_t cost_micros = 0;
+  int64_t errors = 0;
+
+  bool operator==(const UsageSums&) const = default;
+};
+
+struct UsageGroupRow {
+  std::string day;    // UTC date, "YYYY-MM-DD"
+  std::string group;  // key id, user id, team id or model; empty for UsageGroupBy::kDay
+  UsageSums sums;
+};
+
+struct UsageReport {
+  std::vector<UsageGroupRow> rows;  // ordered by day, then group
+  UsageSums totals;                 // over every matching row, also when rows are truncated
+  bool truncated = false;           // more groups matched than `limit`
+};
+
 class Store {
  public:
   virtual ~Store() = default;
@@ -173,6 +241,27 @@ class Store {
   // --- Small settings (e.g. the login token signing secret, bootstrap markers).
   virtual StoreResult<std::optional<std::string>> GetSetting(std::string_view name) = 0;
   virtual StoreResult<void> PutSetting(std::string_view name, std::string_view value) = 0;
+
+  // --- Usage records (written by the usage exporter; queried by the admin API and CLI).
+  // Not pure: stores that do not keep usage answer kUnavailable.
+  // Inserts the records that are not there yet (by request_id; an exported-twice record is
+  // stored once), in one transaction. kInvalid (nothing written) when a request id is empty.
+  virtual StoreResult<void> PutUsage(const std::vector<UsageRecord>& records);
+  // Sums grouped by UTC day and `group_by`, at most `limit` groups (1..10000).
+  virtual StoreResult<UsageReport> QueryUsage(const UsageFilter& filter, UsageGroupBy group_by,
+                                              int limit);
+  // The sums of every row matching `filter` (e.g. one key's own usage since a time).
+  virtual StoreResult<UsageSums> UsageTotals(const UsageFilter& filter);
 };
+
+inline StoreResult<void> Store::PutUsage(const std::vector<UsageRecord>&) {
+  return StoreError{StoreErrorCode::kUnavailable, "this store does not keep usage records"};
+}
+inline StoreResult<UsageReport> Store::QueryUsage(const UsageFilter&, UsageGroupBy, int) {
+  return StoreError{StoreErrorCode::kUnavailable, "this store does not keep usage records"};
+}
+inline StoreResult<UsageSums> Store::UsageTotals(const UsageFilter&) {
+  return StoreError{StoreErrorCode::kUnavailable, "this store does not keep usage records"};
+}
 
 }  // namespace sluice

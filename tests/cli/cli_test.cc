@@ -444,5 +444,52 @@ TEST_F(CliTest, NoPrintedSecretAppearsAnywhereInTheStoreFiles) {
   }
 }
 
+UsageRecord CliUsage(const std::string& id, int64_t time_ms, const std::string& model,
+                     int64_t cost_micros, int status) {
+  UsageRecord r;
+  r.request_id = id;
+  r.time_ms = time_ms;
+  r.key_id = "key_1";
+  r.model_requested = model;
+  r.prompt_tokens = 10;
+  r.completion_tokens = 5;
+  r.cost_micros = cost_micros;
+  r.status = status;
+  return r;
+}
+
+TEST_F(CliTest, UsagePrintsSumsByDayAndGroupWithATotalRow) {
+  constexpr int64_t kJan1 = 1'767'225'600'000;  // 2026-01-01T00:00:00Z
+  ASSERT_TRUE(OpenStore()
+                  ->PutUsage({CliUsage("r1", kJan1 + 1, "gpt-4o", 1'500'000, 200),
+                              CliUsage("r2", kJan1 + 2, "gpt-4o", 250, 500),
+                              CliUsage("r3", kJan1 + 86'400'000, "llama", 7, 200),
+                              CliUsage("r4", kJan1 + 2 * 86'400'000, "llama", 7, 200)})
+                  .ok());
+  CommandResult by_model =
+      Sluice({"usage", "--group-by", "model", "--from", "2026-01-01", "--to", "2026-01-03"});
+  ASSERT_EQ(by_model.exit_code, 0) << by_model.err;
+  std::vector<std::string> lines = Lines(by_model.out);
+  ASSERT_EQ(lines.size(), 4u) << by_model.out;  // header, two groups, total (r4 is outside)
+  EXPECT_NE(lines[0].find("MODEL"), std::string::npos) << lines[0];
+  EXPECT_NE(lines[1].find("2026-01-01  gpt-4o"), std::string::npos) << lines[1];
+  EXPECT_NE(lines[1].find("1.500250"), std::string::npos) << lines[1];  // dollars
+  EXPECT_NE(lines[2].find("2026-01-02  llama"), std::string::npos) << lines[2];
+  EXPECT_EQ(lines[3].rfind("TOTAL", 0), 0u) << lines[3];
+  EXPECT_NE(lines[3].find("1.500257"), std::string::npos) << lines[3];
+
+  CommandResult json_out = Sluice({"usage", "--json", "--model", "llama"});
+  ASSERT_EQ(json_out.exit_code, 0) << json_out.err;
+  json::object report = json::parse(json_out.out).as_object();
+  EXPECT_EQ(report.at("object").as_string(), "usage_report");
+  EXPECT_EQ(report.at("rows").as_array().size(), 2u);
+  EXPECT_EQ(report.at("totals").at("requests").as_int64(), 2);
+  EXPECT_EQ(report.at("totals").at("errors").as_int64(), 0);
+
+  CommandResult bad = Sluice({"usage", "--from", "yesterday"});
+  EXPECT_EQ(bad.exit_code, 2);
+  EXPECT_NE(bad.err.find("--from"), std::string::npos) << bad.err;
+}
+
 }  // namespace
 }  // namespace sluice::testing

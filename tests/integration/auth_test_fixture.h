@@ -14,6 +14,7 @@
 #include <boost/json/serialize.hpp>
 #include <chrono>
 #include <cstdlib>
+#include <filesystem>
 #include <functional>
 #include <memory>
 #include <string>
@@ -193,6 +194,8 @@ class AuthGateway {
     for (const char* suffix : {"", "-wal", "-shm", "-journal"}) {
       ::unlink((db_path_ + suffix).c_str());
     }
+    std::error_code ignored;
+    std::filesystem::remove_all(db_path_ + ".usage", ignored);  // the usage journal
   }
 
   GatewayHarness& harness() { return *harness_; }

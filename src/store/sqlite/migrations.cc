@@ -1,6 +1,7 @@
 // The SQLite schema of the store as ordered migrations. Stateless; see migrations.h.
 //
-// Schema (version 1). Times are Unix seconds, 0 = never/not set, except audit_log.time_ms.
+// Schema (version 1; version 2 below). Times are Unix seconds, 0 = never/not set, except
+// audit_log.time_ms and usage_records.time_ms.
 // Every column is NOT NULL: absent strings are '' and lists '[]', so rows map 1:1 to the
 // records in store/store.h.
 //   schema_migrations(version PK, applied_at)   one row per applied script
@@ -20,6 +21,15 @@
 //             request_id, details JSON object); listed newest first by (time_ms, id);
 //             indexes (time_ms, id), (principal, time_ms, id), (action, time_ms, id)
 //   settings(name PK, value) without rowid
+// Version 2 (usage accounting):
+//   usage_records(request_id PK, time_ms, day (UTC days since 1970-01-01, = time_ms div
+//                 86400000), key_id, user_id, team_id, model_requested, model_served,
+//                 backend, prompt/completion/cached tokens, tokens_estimated 0/1,
+//                 cost_micros, status, error_class, latency_ms, ttft_ms, stream 0/1,
+//                 cache_hit 0/1, client_disconnected 0/1, experiment_arm) without rowid;
+//                 indexes (time_ms), (key_id, time_ms), (user_id, time_ms),
+//                 (team_id, time_ms), (model_requested, time_ms): every report filters a
+//                 time range, usually for one principal or model
 // Add a migration by appending to kMigrations; never edit one that has shipped.
 #include "store/sqlite/migrations.h"
 
@@ -115,8 +125,41 @@ CREATE TABLE settings (
 ) WITHOUT ROWID;
 )sql";
 
+constexpr const char* kSchemaV2 = R"sql(
+CREATE TABLE usage_records (
+  request_id TEXT PRIMARY KEY NOT NULL,
+  time_ms INTEGER NOT NULL,
+  day INTEGER NOT NULL,
+  key_id TEXT NOT NULL,
+  user_id TEXT NOT NULL,
+  team_id TEXT NOT NULL,
+  model_requested TEXT NOT NULL,
+  model_served TEXT NOT NULL,
+  backend TEXT NOT NULL,
+  prompt_tokens INTEGER NOT NULL,
+  completion_tokens INTEGER NOT NULL,
+  cached_tokens INTEGER NOT NULL,
+  tokens_estimated INTEGER NOT NULL,
+  cost_micros INTEGER NOT NULL,
+  status INTEGER NOT NULL,
+  error_class TEXT NOT NULL,
+  latency_ms INTEGER NOT NULL,
+  ttft_ms INTEGER NOT NULL,
+  stream INTEGER NOT NULL,
+  cache_hit INTEGER NOT NULL,
+  client_disconnected INTEGER NOT NULL,
+  experiment_arm TEXT NOT NULL
+) WITHOUT ROWID;
+CREATE INDEX usage_records_by_time ON usage_records(time_ms);
+CREATE INDEX usage_records_by_key ON usage_records(key_id, time_ms);
+CREATE INDEX usage_records_by_user ON usage_records(user_id, time_ms);
+CREATE INDEX usage_records_by_team ON usage_records(team_id, time_ms);
+CREATE INDEX usage_records_by_model ON usage_records(model_requested, time_ms);
+)sql";
+
 constexpr Migration kMigrations[] = {
     {1, kSchemaV1},
+    {2, kSchemaV2},
 };
 
 StoreResult<int64_t> CurrentVersion(Database& db) {

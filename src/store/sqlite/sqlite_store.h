@@ -70,6 +70,11 @@ class SqliteStore final : public Store {
   StoreResult<std::optional<std::string>> GetSetting(std::string_view name) override;
   StoreResult<void> PutSetting(std::string_view name, std::string_view value) override;
 
+  StoreResult<void> PutUsage(const std::vector<UsageRecord>& records) override;
+  StoreResult<UsageReport> QueryUsage(const UsageFilter& filter, UsageGroupBy group_by,
+                                      int limit) override;
+  StoreResult<UsageSums> UsageTotals(const UsageFilter& filter) override;
+
   // How many distinct SQL texts this connection has compiled (tests: each compiles once).
   int CompiledStatementsForTesting() const;
 

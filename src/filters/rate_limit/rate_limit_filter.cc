@@ -1,0 +1,261 @@
+// rate_limit filter implementation: plan → decide → headers / 429 → settle.
+#include "filters/rate_limit/rate_limit_filter.h"
+
+#include <algorithm>
+#include <cstdio>
+
+#include "config/snapshot.h"
+#include "limits/gcra.h"
+#include "limits/limits_runtime.h"
+#include "limits/token_estimator.h"
+
+namespace sluice::filters {
+namespace {
+
+using limits::CheckRole;
+using limits::Decision;
+using limits::LimitsRuntime;
+
+int64_t WallMicros(const RequestContext& ctx) {
+  auto wall = ctx.wall_start + (std::chrono::steady_clock::now() - ctx.start);
+  return std::chrono::duration_cast<std::chrono::microseconds>(wall.time_since_epoch()).count();
+}
+
+// The credential a repeat offender is blocked by: its key, user, or else its address.
+std::string_view OffenderSubject(const RequestContext& ctx) {
+  if (ctx.principal) {
+    if (!ctx.principal->key_id.empty()) return ctx.principal->key_id;
+    return ctx.principal->id;
+  }
+  return ctx.client_ip;
+}
+
+void AddRetryAfter(HeaderBlock& headers, int64_t retry_after_us) {
+  int64_t ms = std::max<int64_t>(1, (retry_after_us + 999) / 1000);
+  headers.Set("Retry-After", std::to_string((ms + 999) / 1000));
+  headers.Set("retry-after-ms", std::to_string(ms));
+}
+
+class RateLimitFilter final : public Filter {
+ public:
+  explicit RateLimitFilter(LimitsRuntime& runtime) : runtime_(runtime) {}
+
+  std::optional<Verdict> OnRequestNow(RequestContext& ctx) override {
+    if (!IsModelRoute(ctx.route) || runtime_.plan().empty()) return Verdict::Continue();
+    now_us_ = WallMicros(ctx);
+    if (runtime_.offenders().enabled()) {
+      int64_t until = runtime_.offenders().BlockedUntil(OffenderSubject(ctx), now_us_);
+      if (until != 0) return Verdict::Reply(BlockedReply(until - now_us_));
+    }
+    model_ = ctx.Model();
+    if (model_ == nullptr) return Verdict::Continue();  // the gateway answers 404 later
+    Estimate(ctx);
+    runtime_.plan().Build(ctx, estimate_, now_us_, planned_);
+    if (planned_.checks.empty()) return Verdict::Continue();
+    if (planned_.checks.size() > limits::kMaxChecks) planned_.checks.resize(limits::kMaxChecks);
+    std::optional<Decision> decision = runtime_.store().AcquireNow(planned_.checks, now_us_);
+    if (!decision) return std::nullopt;  // a remote store: OnRequest awaits it
+    return Apply(ctx, *decision);
+  }
+
+  boost::asio::awaitable<Verdict> OnRequest(RequestContext& ctx) override {
+    Decision decision = co_await runtime_.store().Acquire(planned_.checks, now_us_);
+    co_return Apply(ctx, decision);
+  }
+
+  void OnResponseHead(RequestContext& ctx, ResponseHead& head) override {
+    (void)ctx;
+    if (charged_) AddRateHeaders(head.headers);
+  }
+
+  void OnComplete(const RequestContext& ctx) override {
+    if (!charged_) return;
+    charged_ = false;
+    Settle(ctx);
+  }
+
+ private:
+  void Estimate(RequestContext& ctx) {
+    const boost::json::object* body = ctx.JsonBody();
+    if (body != nullptr) {
+      limits::TokenEstimate tokens =
+          limits::EstimateTokens(*body, runtime_.config().default_max_tokens);
+      estimate_.prompt_tokens = tokens.prompt;
+      estimate_.completion_tokens =
+          ctx.route == RouteKind::kEmbeddings ? 0 : tokens.completion_reserve;
+    }
+    estimate_.cost_micro_usd = LimitsRuntime::CostMicroUsd(model_, estimate_.prompt_tokens, 0,
+                                                           estimate_.completion_tokens);
+  }
+
+  Verdict Apply(RequestContext& ctx, const Decision& decision) {
+    decision_ = decision;
+    if (decision.allowed) {
+      charged_ = true;
+      return Verdict::Continue();
+    }
+    if (decision.fallback != nullptr && std::string_view(decision.fallback) == "fail_closed") {
+      LocalReply reply = ErrorReply(ErrorClass::kUnavailable,
+                                    "Rate limiting is temporarily unavailable; try again shortly.");
+      AddRetryAfter(reply.headers, 1'000'000);
+      return Verdict::Reply(std::move(reply));
+    }
+    size_t denied = decision.denied >= 0 ? static_cast<size_t>(decision.denied) : 0;
+    const limits::Check& check = planned_.checks[denied];
+    const auto& meta = planned_.meta[denied];
+    const LimitPolicyConfig& policy = runtime_.plan().policy(meta.policy);
+    bool budget = meta.role == CheckRole::kBudgetTokens || meta.role == CheckRole::kBudgetMoney;
+    std::string message;
+    switch (meta.role) {
+      case CheckRole::kRequests:
+        message = "Rate limit reached for requests";
+        break;
+      case CheckRole::kTokens:
+        message = "Rate limit reached for tokens";
+        break;
+      case CheckRole::kConcurrency:
+        message = "Too many requests in flight";
+        break;
+      case CheckRole::kBudgetTokens:
+        message = "Token budget exhausted";
+        break;
+      case CheckRole::kBudgetMoney:
+        message = "Spending budget exhausted";
+        break;
+    }
+    message += " (policy '" + policy.name + "', limit " + std::to_string(check.limit);
+    message += meta.role == CheckRole::kBudgetMoney ? " micro-USD)." : ").";
+    int64_t retry_us = decision.retry_after_us;
+    if (meta.role == CheckRole::kConcurrency) retry_us = 1'000'000;
+    if (budget) retry_us = check.window_end_us - now_us_;
+    if (retry_us > 0 && retry_us < limits::kNeverUs) {
+      message += " Please try again in " + FormatResetDuration(retry_us) + ".";
+    } else if (!budget) {
+      message += " This request is larger than the limit allows.";
+    }
+    LocalReply reply =
+        ErrorReply(budget ? ErrorClass::kQuotaExceeded : ErrorClass::kRateLimited, message);
+    if (retry_us > 0 && retry_us < limits::kNeverUs) AddRetryAfter(reply.headers, retry_us);
+    AddRateHeaders(reply.headers);
+    runtime_.offenders().RecordRejection(OffenderSubject(ctx), now_us_);
+    return Verdict::Reply(std::move(reply));
+  }
+
+  LocalReply BlockedReply(int64_t remaining_us) {
+    LocalReply reply = ErrorReply(ErrorClass::kRepeatOffender,
+                                  "Too many requests were refused: this client is blocked for " +
+                                      FormatResetDuration(remaining_us) +
+                                      ". Respect Retry-After to avoid the block.");
+    AddRetryAfter(reply.headers, remaining_us);
+    return reply;
+  }
+
+  // The tightest request-rate and token-rate counters, as OpenAI reports them.
+  void AddRateHeaders(HeaderBlock& headers) const {
+    const limits::CounterState* tightest[2] = {nullptr, nullptr};
+    for (size_t i = 0; i < decision_.count && i < planned_.meta.size(); ++i) {
+      int slot = planned_.meta[i].role == CheckRole::kRequests ? 0
+                 : planned_.meta[i].role == CheckRole::kTokens ? 1
+                                                               : -1;
+      if (slot < 0) continue;
+      const limits::CounterState& state = decision_.counters[i];
+      if (tightest[slot] == nullptr || state.remaining < tightest[slot]->remaining) {
+        tightest[slot] = &state;
+      }
+    }
+    static constexpr std::string_view kSuffix[2] = {"requests", "tokens"};
+    for (int slot = 0; slot < 2; ++slot) {
+      if (tightest[slot] == nullptr) continue;
+      std::string name = "x-ratelimit-limit-";
+      name.append(kSuffix[slot]);
+      headers.Set(name, std::to_string(tightest[slot]->limit));
+      name.replace(12, 5, "remaining");
+      headers.Set(name, std::to_string(tightest[slot]->remaining));
+      name = "x-ratelimit-reset-";
+      name.append(kSuffix[slot]);
+      headers.Set(name, FormatResetDuration(tightest[slot]->reset_us));
+    }
+  }
+
+  // Turns the reservation into the real charge: tokens and money by the usage the upstream
+  // reported (or the estimate when it reported none), concurrency slots released.
+  void Settle(const RequestContext& ctx) {
+    bool reached_upstream = ctx.upstream_sent != SteadyTime{};
+    int64_t prompt = 0, completion = 0, cached = 0;
+    if (ctx.usage.known) {
+      prompt = ctx.usage.prompt_tokens;
+      completion = ctx.usage.completion_tokens;
+      cached = ctx.usage.cached_tokens;
+    } else if (reached_upstream) {
+      prompt = estimate_.prompt_tokens;
+      completion =
+          std::min<int64_t>(estimate_.completion_tokens, static_cast<int64_t>(ctx.bytes_out / 4));
+    }
+    int64_t cost = LimitsRuntime::CostMicroUsd(model_, prompt, cached, completion);
+    size_t kept = 0;
+    for (size_t i = 0; i < planned_.checks.size(); ++i) {
+      limits::Check& check = planned_.checks[i];
+      const auto& meta = planned_.meta[i];
+      int64_t delta = 0;
+      if (meta.role == CheckRole::kConcurrency) {
+        delta = -check.amount;
+      } else if (meta.role != CheckRole::kRequests) {
+        delta = limits::LimitPlan::Actual(meta, prompt, completion, cost) - check.amount;
+      }
+      if (delta == 0) continue;
+      check.amount = delta;
+      if (kept != i) planned_.checks[kept] = std::move(check);
+      ++kept;
+    }
+    if (kept > 0) {
+      runtime_.store().Adjust(std::span(planned_.checks.data(), kept), WallMicros(ctx));
+    }
+  }
+
+  LimitsRuntime& runtime_;
+  const ModelConfig* model_ = nullptr;
+  int64_t now_us_ = 0;
+  limits::RequestEstimate estimate_;
+  limits::PlannedChecks planned_;
+  Decision decision_;
+  bool charged_ = false;
+};
+
+}  // namespace
+
+std::string FormatResetDuration(int64_t micros) {
+  if (micros <= 0) return "0s";
+  int64_t ms = (micros + 999) / 1000;
+  if (ms < 1000) return std::to_string(ms) + "ms";
+  char buffer[48];
+  if (ms < 60'000) {
+    if (ms % 1000 == 0) return std::to_string(ms / 1000) + "s";
+    std::snprintf(buffer, sizeof(buffer), "%.3f", static_cast<double>(ms) / 1000.0);
+    std::string out(buffer);
+    while (out.back() == '0') out.pop_back();
+    return out + "s";
+  }
+  int64_t seconds = (ms + 999) / 1000;
+  int64_t hours = seconds / 3600;
+  int64_t minutes = (seconds % 3600) / 60;
+  seconds %= 60;
+  if (hours > 0) {
+    std::snprintf(buffer, sizeof(buffer), "%lldh%lldm%llds", static_cast<long long>(hours),
+                  static_cast<long long>(minutes), static_cast<long long>(seconds));
+  } else {
+    std::snprintf(buffer, sizeof(buffer), "%lldm%llds", static_cast<long long>(minutes),
+                  static_cast<long long>(seconds));
+  }
+  return buffer;
+}
+
+std::unique_ptr<Filter> RateLimitFilterFactory::NewFilter() const {
+  if (services_ == nullptr || services_->limits == nullptr) {
+    // Without a limits: section there is nothing to enforce (config check refuses the
+    // filter then, see registry.cc); never reached in a server.
+    return std::make_unique<Filter>();
+  }
+  return std::make_unique<RateLimitFilter>(*services_->limits);
+}
+
+}  // namespace sluice::filters
