@@ -209,6 +209,8 @@ void Server::Join() {
   // still be finishing; its completion is addressed to a worker's io_context, so the
   // workers must outlive it.
   if (services_ != nullptr && services_->auth != nullptr) services_->auth->Quiesce();
+  // Redis connections live on the workers' io_contexts: close them while those exist.
+  if (services_ != nullptr && services_->limits != nullptr) services_->limits->Quiesce();
 }
 
 void Server::Drain(Duration timeout) {

@@ -6,6 +6,7 @@
 #pragma once
 
 #include <chrono>
+#include <cstddef>
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -82,6 +83,9 @@ struct ModelPrice {
   double cached_input = 0;
   bool set = false;
 };
+
+// Counters all policies together may define (= limits::kMaxChecks, checked there).
+inline constexpr size_t kMaxLimitCounters = 16;
 
 struct LimitsConfig {
   bool configured = false;  // a limits: section is present

@@ -256,6 +256,7 @@ void ReadLimits(const ConfigNode& node, LimitsConfig& limits) {
   ConfigNode policies = node.Child("policies");
   if (policies.defined() && !policies.is_sequence()) policies.Error("must be a list");
   std::set<std::string> names;
+  size_t counters = 0;
   for (const ConfigNode& item : policies.Items()) {
     if (!item.ExpectMap(false)) continue;
     LimitPolicyConfig policy;
@@ -263,7 +264,16 @@ void ReadLimits(const ConfigNode& node, LimitsConfig& limits) {
     if (!policy.name.empty() && !names.insert(policy.name).second) {
       item.Error("duplicate limit policy name '" + policy.name + "'");
     }
+    counters += (policy.requests.limit > 0) + (policy.tokens.limit > 0) + (policy.concurrency > 0) +
+                policy.budgets.size();
     limits.policies.push_back(std::move(policy));
+  }
+  // One decision checks every counter a request matches in one go; bounding the total
+  // keeps that a fixed-size operation (and no counter can be skipped).
+  if (counters > kMaxLimitCounters) {
+    policies.Error("the policies define " + std::to_string(counters) + " counters; at most " +
+                   std::to_string(kMaxLimitCounters) +
+                   " are allowed (requests, tokens, concurrency and each budget count one)");
   }
 }
 

@@ -43,6 +43,7 @@ enum class RouteKind : uint8_t {
   // Admin listener only (routing/router.h MatchAdminRoute).
   kAdmin,    // /admin/...: the admin API resolves the resource and method itself
   kOpenApi,  // /openapi.json: the admin API's description, public
+  kUsage,    // GET /v1/usage: the caller's own usage and remaining quota
 };
 
 // True for routes whose body names a model that is served by an upstream.

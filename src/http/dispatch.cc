@@ -9,6 +9,7 @@
 #include "http/auth_endpoints.h"
 #include "http/proxy.h"
 #include "http/response_writer.h"
+#include "http/usage_endpoint.h"
 
 namespace sluice {
 namespace asio = boost::asio;
@@ -111,6 +112,9 @@ asio::awaitable<void> Dispatch(Worker& worker, ClientSink& client, RequestContex
     reply = co_await HandleAdminRequest(worker.services().auth, ctx);
   }
   if (!reply && route.method_allowed && route.kind == RouteKind::kOpenApi) reply = OpenApiReply();
+  if (!reply && route.method_allowed && route.kind == RouteKind::kUsage) {
+    reply = co_await HandleUsageRequest(worker.services(), ctx);
+  }
   if (!reply) reply = RouteReply(worker, ctx, route);
   if (reply) {
     co_await SendLocalReply(client, ctx, chain, *reply);

@@ -10,6 +10,8 @@
 namespace sluice::limits {
 namespace {
 
+static_assert(kMaxLimitCounters == kMaxChecks, "the config bounds counters by the decision size");
+
 // Shell-style match with '*' only (model globs, as in tiers).
 bool GlobMatch(std::string_view pattern, std::string_view text) {
   size_t p = 0, t = 0, star = std::string_view::npos, mark = 0;

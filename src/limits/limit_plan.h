@@ -52,8 +52,8 @@ class LimitPlan {
   bool empty() const { return config_.policies.empty(); }
   const LimitPolicyConfig& policy(size_t index) const { return config_.policies[index]; }
 
-  // Appends the checks `ctx` must pass (at most kMaxChecks; policies beyond that are
-  // reported at load). `now_us` is wall time (budget windows).
+  // Appends the checks `ctx` must pass: at most kMaxChecks, since the loader refuses
+  // policies defining more counters than that in all. `now_us` is wall time (budgets).
   void Build(RequestContext& ctx, const RequestEstimate& estimate, int64_t now_us,
              PlannedChecks& out) const;
 

@@ -89,6 +89,11 @@ class LimiterStore {
   // release; positive: an extra charge, which may take a counter past its limit, making
   // later requests wait). Fire and forget; applied in call order per caller.
   virtual void Adjust(std::span<const Check> deltas, int64_t now_us) = 0;
+
+  // Called once the worker loops have stopped (Server::Join) and before they are
+  // destroyed: a store with per-worker connections closes them while their io_contexts
+  // still exist. No call may follow.
+  virtual void CloseConnections() {}
 };
 
 }  // namespace sluice::limits

@@ -35,12 +35,16 @@ class LimitsRuntime {
   const LimitPlan& plan() const { return plan_; }
   const LimitsConfig& config() const { return config_; }
   RepeatOffenders& offenders() { return offenders_; }
+  const TimeZone& zone() const { return *zone_; }
 
   // Replaces the store (the server plugs in Redis); the in-process store stays the fallback.
   void SetStore(std::unique_ptr<LimiterStore> store) {
     owned_store_ = std::move(store);
     store_ = owned_store_.get();
   }
+
+  // After the worker loops stopped, before they are destroyed (Server::Join).
+  void Quiesce() { store_->CloseConnections(); }
 
   // Frees idle counters and forgotten offenders.
   void Sweep(int64_t now_us);

@@ -132,6 +132,14 @@ RedisLimiterStore::RedisLimiterStore(RedisLimiterStoreOptions options, LimiterSt
   if (options_.instances < 1) options_.instances = 1;
 }
 
+void RedisLimiterStore::CloseConnections() {
+  std::lock_guard lock(mutex_);
+  // No thread runs these io_contexts any more, so closing from here cannot race; pending
+  // handlers die with their io_context.
+  for (auto& t : threads_) t->client->Close();
+  threads_.clear();
+}
+
 RedisLimiterStore::~RedisLimiterStore() {
   std::lock_guard lock(mutex_);
   for (auto& t : threads_) {

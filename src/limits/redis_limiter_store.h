@@ -86,6 +86,9 @@ class RedisLimiterStore final : public LimiterStore {
   // The SHA-1 of the decide script (for tests and operators: SCRIPT EXISTS).
   const std::string& decide_sha() const { return decide_sha_; }
 
+  // Closes every worker's connection directly (their loops have stopped; see LimiterStore).
+  void CloseConnections() override;
+
   struct PerThread;  // one client and its script state; defined in the .cc
 
  private:

@@ -17,6 +17,7 @@ constexpr RouteEntry kRoutes[] = {
     {"/completions", RouteKind::kCompletions, true, "completions"},
     {"/embeddings", RouteKind::kEmbeddings, true, "embeddings"},
     {"/models", RouteKind::kListModels, false, "models"},
+    {"/usage", RouteKind::kUsage, false, "usage"},
 };
 
 bool MatchHealth(Method method, std::string_view path, RouteMatch& match) {

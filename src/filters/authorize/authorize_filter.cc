@@ -15,6 +15,8 @@ uint64_t RequiredPermission(RouteKind route) {
     case RouteKind::kListModels:
     case RouteKind::kRetrieveModel:
       return kPermModelsInvoke;
+    case RouteKind::kUsage:
+      return kPermUsageRead;
     default:
       return 0;
   }
@@ -30,9 +32,10 @@ class AuthorizeFilter final : public Filter {
     uint64_t needed = RequiredPermission(ctx.route);
     if (needed != 0 && !principal.Can(needed)) {
       Deny(ctx, "permission.denied", "");
-      return Verdict::Reply(ErrorReply(
-          ErrorClass::kPermissionDenied,
-          "Your credentials do not allow this operation (missing permission models:invoke)."));
+      std::string message = "Your credentials do not allow this operation (missing permission ";
+      message.append(PermissionNames(needed).front());
+      message.append(").");
+      return Verdict::Reply(ErrorReply(ErrorClass::kPermissionDenied, message));
     }
     if (ctx.route == RouteKind::kListModels) return Verdict::Reply(ListModels(ctx));
     if (IsModelRoute(ctx.route) || ctx.route == RouteKind::kRetrieveModel) {

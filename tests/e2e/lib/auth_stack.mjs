@@ -5,7 +5,8 @@
 // that no secret reached the gateway's output or its store.
 import { execFile } from "node:child_process";
 import {
-  accessSync, constants, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync,
+  accessSync, constants, mkdtempSync, readFileSync, readdirSync, rmSync, statSync,
+  writeFileSync,
 } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -132,8 +133,10 @@ export async function startAuthStack({ authExtra = "", mockArgs = [] } = {}) {
     // stop() first to be sure the last lines are in.
     gatewayOutput: gateway.output,
     gatewayProcess: gateway.child,
-    // The raw bytes of the SQLite store (database, WAL and journal files) as latin1 text.
-    storeContents: () => readdirSync(dir).filter((name) => name.startsWith("sluice.db"))
+    // The raw bytes of the SQLite store (database, WAL and journal files, and the usage
+    // journal's segments in sluice.db.usage/) as latin1 text.
+    storeContents: () => readdirSync(dir, { recursive: true })
+      .filter((name) => name.startsWith("sluice.db") && statSync(join(dir, name)).isFile())
       .map((name) => readFileSync(join(dir, name), "latin1")).join("\n"),
     stop,
     // stop(), then removes the temporary directory (config and store).
