@@ -3,6 +3,7 @@
 //   sluice config check FILE        validate a config file (exit 0/1, file:line errors)
 //   sluice version                  print version and build
 //   sluice keys|users|teams|admin   identity on the gateway's store (src/cli)
+//   sluice usage                    usage sums from the gateway's store (src/cli)
 // Usage errors exit 2.
 #include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>

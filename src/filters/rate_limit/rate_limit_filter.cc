@@ -2,7 +2,6 @@
 #include "filters/rate_limit/rate_limit_filter.h"
 
 #include <algorithm>
-#include <cstdio>
 
 #include "config/snapshot.h"
 #include "limits/gcra.h"
@@ -32,8 +31,8 @@ std::string_view OffenderSubject(const RequestContext& ctx) {
 
 void AddRetryAfter(HeaderBlock& headers, int64_t retry_after_us) {
   int64_t ms = std::max<int64_t>(1, (retry_after_us + 999) / 1000);
-  headers.Set("Retry-After", std::to_string((ms + 999) / 1000));
-  headers.Set("retry-after-ms", std::to_string(ms));
+  headers.Add("Retry-After", std::to_string((ms + 999) / 1000));
+  headers.Add("retry-after-ms", std::to_string(ms));
 }
 
 class RateLimitFilter final : public Filter {
@@ -168,12 +167,14 @@ class RateLimitFilter final : public Filter {
       if (tightest[slot] == nullptr) continue;
       std::string name = "x-ratelimit-limit-";
       name.append(kSuffix[slot]);
-      headers.Set(name, std::to_string(tightest[slot]->limit));
+      // Add, not Set: upstream x-ratelimit-* headers are never forwarded (providers/openai),
+      // and a reply built here has none yet.
+      headers.Add(name, std::to_string(tightest[slot]->limit));
       name.replace(12, 5, "remaining");
-      headers.Set(name, std::to_string(tightest[slot]->remaining));
+      headers.Add(name, std::to_string(tightest[slot]->remaining));
       name = "x-ratelimit-reset-";
       name.append(kSuffix[slot]);
-      headers.Set(name, FormatResetDuration(tightest[slot]->reset_us));
+      headers.Add(name, FormatResetDuration(tightest[slot]->reset_us));
     }
   }
 
@@ -224,29 +225,32 @@ class RateLimitFilter final : public Filter {
 }  // namespace
 
 std::string FormatResetDuration(int64_t micros) {
+  // Integer formatting only: this runs for every model response.
   if (micros <= 0) return "0s";
   int64_t ms = (micros + 999) / 1000;
   if (ms < 1000) return std::to_string(ms) + "ms";
-  char buffer[48];
   if (ms < 60'000) {
-    if (ms % 1000 == 0) return std::to_string(ms / 1000) + "s";
-    std::snprintf(buffer, sizeof(buffer), "%.3f", static_cast<double>(ms) / 1000.0);
-    std::string out(buffer);
-    while (out.back() == '0') out.pop_back();
-    return out + "s";
+    std::string out = std::to_string(ms / 1000);
+    if (int64_t fraction = ms % 1000; fraction != 0) {
+      char digits[4] = {static_cast<char>('0' + fraction / 100),
+                        static_cast<char>('0' + fraction / 10 % 10),
+                        static_cast<char>('0' + fraction % 10), 0};
+      size_t length = 3;
+      while (digits[length - 1] == '0') --length;
+      out.push_back('.');
+      out.append(digits, length);
+    }
+    out.push_back('s');
+    return out;
   }
   int64_t seconds = (ms + 999) / 1000;
   int64_t hours = seconds / 3600;
   int64_t minutes = (seconds % 3600) / 60;
   seconds %= 60;
-  if (hours > 0) {
-    std::snprintf(buffer, sizeof(buffer), "%lldh%lldm%llds", static_cast<long long>(hours),
-                  static_cast<long long>(minutes), static_cast<long long>(seconds));
-  } else {
-    std::snprintf(buffer, sizeof(buffer), "%lldm%llds", static_cast<long long>(minutes),
-                  static_cast<long long>(seconds));
-  }
-  return buffer;
+  std::string out;
+  if (hours > 0) out = std::to_string(hours) + "h";
+  out += std::to_string(minutes) + "m" + std::to_string(seconds) + "s";
+  return out;
 }
 
 std::unique_ptr<Filter> RateLimitFilterFactory::NewFilter() const {
