@@ -18,42 +18,7 @@ std::vector<RoleInfo> BuiltInRoles() {
   };
 }
 
-bool AnyMatches(const std::vector<std::string>& patterns, const ModelConfig& model,
-                std::string_view requested) {
-  for (const std::string& pattern : patterns) {
-    if (GlobMatch(pattern, model.name) || GlobMatch(pattern, requested)) return true;
-    for (const std::string& alias : model.aliases) {
-      if (GlobMatch(pattern, alias)) return true;
-    }
-  }
-  return false;
-}
-
 }  // namespace
-
-bool GlobMatch(std::string_view pattern, std::string_view text) {
-  // Iterative matcher with single-star backtracking: linear in practice, no recursion.
-  size_t p = 0;
-  size_t t = 0;
-  size_t star = std::string_view::npos;
-  size_t resume = 0;
-  while (t < text.size()) {
-    if (p < pattern.size() && (pattern[p] == '?' || pattern[p] == text[t])) {
-      ++p;
-      ++t;
-    } else if (p < pattern.size() && pattern[p] == '*') {
-      star = p++;
-      resume = t;
-    } else if (star != std::string_view::npos) {
-      p = star + 1;
-      t = ++resume;
-    } else {
-      return false;
-    }
-  }
-  while (p < pattern.size() && pattern[p] == '*') ++p;
-  return p == pattern.size();
-}
 
 AccessPolicy::AccessPolicy(const AuthConfig& config)
     : roles_(BuiltInRoles()), tiers_(config.tiers), default_tier_(config.default_tier) {
@@ -93,14 +58,14 @@ bool AccessPolicy::IsTier(std::string_view name) const {
 bool AccessPolicy::ModelAllowed(const Principal& principal, const ModelConfig& model,
                                 std::string_view requested) const {
   if (!principal.allowed_models.empty()) {
-    if (!AnyMatches(principal.allowed_models, model, requested)) return false;
+    if (!ModelMatchesAny(principal.allowed_models, model, requested)) return false;
   }
   if (tiers_.empty()) return true;
   std::string_view tier =
       principal.tier.empty() ? std::string_view(default_tier_) : std::string_view(principal.tier);
   if (tier.empty()) return true;  // documented: no tier and no default tier → no tier limit
   for (const TierConfig& config : tiers_) {
-    if (config.name == tier) return AnyMatches(config.models, model, requested);
+    if (config.name == tier) return ModelMatchesAny(config.models, model, requested);
   }
   return false;  // an unknown tier allows nothing
 }

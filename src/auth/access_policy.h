@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "config/auth_config.h"
+#include "config/model_patterns.h"
 #include "core/principal.h"
 
 namespace sluice {
@@ -43,8 +44,5 @@ class AccessPolicy {
   std::vector<TierConfig> tiers_;
   std::string default_tier_;
 };
-
-// Glob match: '*' any run of characters, '?' any one character; everything else literal.
-bool GlobMatch(std::string_view pattern, std::string_view text);
 
 }  // namespace sluice

@@ -1,7 +1,8 @@
 // The traffic-control settings of a configuration (the limits: section) as plain data:
 // where counters live (in process or Redis), the limit policies (requests, tokens,
 // concurrency and budgets per key, user, team, tier, model, route or client IP), the
-// calendar of budgets and the repeat-offender block. Prices live on the models (price:).
+// calendar of budgets and the repeat-offender block. Prices live on the models (price:,
+// read into limits::ModelPrice by ReadModelPrice).
 // Immutable after load; thread-safe.
 #pragma once
 
@@ -73,15 +74,6 @@ struct RedisConfig {
   std::string password_env;
   std::chrono::milliseconds timeout{50};
   int instances = 1;  // gateways sharing Redis: local fallback enforces ceil(limit / instances)
-};
-
-// A model's price (models: price:), USD per 1M tokens; cached input defaults to the input
-// price. Unset: requests to the model cost nothing (money budgets do not count them).
-struct ModelPrice {
-  double input = 0;
-  double output = 0;
-  double cached_input = 0;
-  bool set = false;
 };
 
 // Counters all policies together may define (= limits::kMaxChecks, checked there).

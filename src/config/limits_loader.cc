@@ -277,21 +277,20 @@ void ReadLimits(const ConfigNode& node, LimitsConfig& limits) {
   }
 }
 
-void ReadModelPrice(const ConfigNode& node, ModelPrice& price) {
+void ReadModelPrice(const ConfigNode& node, limits::ModelPrice& price) {
   if (!node.defined()) return;
   if (!node.ExpectMap()) return;
   node.AllowKeys({"input", "output", "cached_input"});
-  price.set = true;
   if (!node.Has("input") || !node.Has("output")) {
     node.Error("a price needs input and output (USD per 1M tokens)");
     return;
   }
-  if (auto v = ParseNumber(node.Child("input"))) price.input = *v;
-  if (auto v = ParseNumber(node.Child("output"))) price.output = *v;
-  price.cached_input = price.input;
-  if (node.Has("cached_input")) {
-    if (auto v = ParseNumber(node.Child("cached_input"))) price.cached_input = *v;
-  }
+  double input = ParseNumber(node.Child("input")).value_or(0);
+  double output = ParseNumber(node.Child("output")).value_or(0);
+  double cached_input = input;
+  if (node.Has("cached_input")) cached_input = ParseNumber(node.Child("cached_input")).value_or(0);
+  // Converted once here, so a request's cost is integer arithmetic.
+  price = limits::ModelPrice::FromUsdPerMillion(input, output, cached_input);
 }
 
 }  // namespace sluice

@@ -7,11 +7,14 @@
 
 #include "config/config_node.h"
 #include "config/limits_config.h"
+#include "limits/price_table.h"
 
 namespace sluice {
 
 void ReadLimits(const ConfigNode& node, LimitsConfig& limits);
-void ReadModelPrice(const ConfigNode& node, ModelPrice& price);
+// A model's price (models: price:), USD per 1M tokens in the file; cached input defaults
+// to the input price. Unset: the model costs nothing (money budgets do not count it).
+void ReadModelPrice(const ConfigNode& node, limits::ModelPrice& price);
 
 // "second" | "minute" | "hour" | "day" (also s, m, min, h, d) → period; nullopt otherwise.
 std::optional<std::chrono::milliseconds> ParseRatePeriod(std::string_view text);

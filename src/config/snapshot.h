@@ -20,6 +20,7 @@
 #include "core/clock.h"
 #include "core/filter_chain.h"
 #include "core/request_context.h"
+#include "limits/price_table.h"
 
 namespace sluice {
 
@@ -75,7 +76,7 @@ struct ModelConfig {
   std::vector<std::string> aliases;
   const BackendConfig* backend = nullptr;
   std::string upstream_model;
-  ModelPrice price;
+  limits::ModelPrice price;  // zero: the model costs nothing
 };
 
 class Snapshot {

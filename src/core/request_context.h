@@ -114,6 +114,10 @@ class RequestContext {
   // --- Outcome, filled by the HTTP layer for OnComplete consumers.
   SteadyTime start{};
   WallTime wall_start{};
+  // The wall clock at steady time `now`, derived from the request's start (no clock read).
+  WallTime WallAt(SteadyTime now) const {
+    return wall_start + std::chrono::duration_cast<WallTime::duration>(now - start);
+  }
   SteadyTime upstream_sent{};        // request written upstream
   SteadyTime upstream_first_byte{};  // first response byte from upstream
   SteadyTime first_byte_sent{};      // first response byte written to the client

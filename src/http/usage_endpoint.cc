@@ -50,8 +50,8 @@ boost::asio::awaitable<LocalReply> HandleUsageRequest(const Services& services,
   int64_t now_us =
       std::chrono::duration_cast<std::chrono::microseconds>(now.time_since_epoch()).count();
   // Calendar of the budgets (UTC without a limits: section).
-  std::shared_ptr<const limits::TimeZone> zone = limits::TimeZone::Fixed("UTC", 0);
-  const limits::TimeZone* calendar = zone.get();
+  static const std::shared_ptr<const limits::TimeZone> kUtc = limits::TimeZone::Fixed("UTC", 0);
+  const limits::TimeZone* calendar = kUtc.get();
   if (services.limits != nullptr) calendar = &services.limits->zone();
   int64_t day_ms =
       limits::WindowContaining(*calendar, limits::WindowUnit::kDay, now_us).start_us / 1000;

@@ -3,6 +3,7 @@
 
 #include <algorithm>
 
+#include "config/model_patterns.h"
 #include "config/snapshot.h"
 #include "core/principal.h"
 #include "limits/calendar_window.h"
@@ -11,27 +12,6 @@ namespace sluice::limits {
 namespace {
 
 static_assert(kMaxLimitCounters == kMaxChecks, "the config bounds counters by the decision size");
-
-// Shell-style match with '*' only (model globs, as in tiers).
-bool GlobMatch(std::string_view pattern, std::string_view text) {
-  size_t p = 0, t = 0, star = std::string_view::npos, mark = 0;
-  while (t < text.size()) {
-    if (p < pattern.size() && pattern[p] == text[t]) {
-      ++p;
-      ++t;
-    } else if (p < pattern.size() && pattern[p] == '*') {
-      star = p++;
-      mark = t;
-    } else if (star != std::string_view::npos) {
-      p = star + 1;
-      t = ++mark;
-    } else {
-      return false;
-    }
-  }
-  while (p < pattern.size() && pattern[p] == '*') ++p;
-  return p == pattern.size();
-}
 
 std::string_view RouteName(RouteKind route) {
   switch (route) {
@@ -84,10 +64,11 @@ bool LimitPlan::Applies(const LimitPolicyConfig& policy, RequestContext& ctx) co
     return false;
   }
   if (!policy.models.empty()) {
-    std::string_view model = ModelName(ctx);
-    bool any = std::any_of(policy.models.begin(), policy.models.end(),
-                           [&](const std::string& pattern) { return GlobMatch(pattern, model); });
-    if (!any) return false;
+    // Names, aliases and globs, as tiers and key allow-lists match them.
+    const ModelConfig* model = ctx.Model();
+    if (model == nullptr || !ModelMatchesAny(policy.models, *model, ctx.requested_model)) {
+      return false;
+    }
   }
   if (!policy.tiers.empty()) {
     std::string_view tier = ctx.principal ? std::string_view(ctx.principal->tier) : "";

@@ -49,10 +49,8 @@ void LimitsRuntime::Sweep(int64_t now_us) {
 
 int64_t LimitsRuntime::CostMicroUsd(const ModelConfig* model, int64_t prompt_tokens,
                                     int64_t cached_tokens, int64_t completion_tokens) {
-  if (model == nullptr || !model->price.set) return 0;
-  const sluice::ModelPrice& configured = model->price;
-  ModelPrice price =
-      ModelPrice::FromUsdPerMillion(configured.input, configured.output, configured.cached_input);
+  if (model == nullptr) return 0;
+  const ModelPrice& price = model->price;
   return limits::CostMicroUsd(price, prompt_tokens, completion_tokens, cached_tokens);
 }
 

@@ -18,9 +18,9 @@ class AuthFilter final : public Filter {
     // One clock read: the wall time follows from the request's start (a request may have
     // waited for its body, so ctx.start itself could be too old for the cache's TTL).
     SteadyTime now = std::chrono::steady_clock::now();
-    int64_t unix_now = std::chrono::duration_cast<std::chrono::seconds>(
-                           (ctx.wall_start + (now - ctx.start)).time_since_epoch())
-                           .count();
+    int64_t unix_now =
+        std::chrono::duration_cast<std::chrono::seconds>(ctx.WallAt(now).time_since_epoch())
+            .count();
     std::optional<AuthResult> cached = auth_.authenticator().TryCached(credentials, now, unix_now);
     if (!cached) return std::nullopt;
     return Decide(ctx, credentials, *cached);

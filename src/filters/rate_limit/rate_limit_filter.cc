@@ -16,7 +16,7 @@ using limits::Decision;
 using limits::LimitsRuntime;
 
 int64_t WallMicros(const RequestContext& ctx) {
-  auto wall = ctx.wall_start + (std::chrono::steady_clock::now() - ctx.start);
+  WallTime wall = ctx.WallAt(std::chrono::steady_clock::now());
   return std::chrono::duration_cast<std::chrono::microseconds>(wall.time_since_epoch()).count();
 }
 

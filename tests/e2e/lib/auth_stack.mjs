@@ -5,46 +5,22 @@
 // that no secret reached the gateway's output or its store.
 import { execFile } from "node:child_process";
 import {
-  accessSync, constants, mkdtempSync, readFileSync, readdirSync, rmSync, statSync,
+  mkdtempSync, readFileSync, readdirSync, rmSync, statSync,
   writeFileSync,
 } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import assert from "node:assert/strict";
-import { requireEnv, startProcess } from "./stack.mjs";
+import { executable, mockGatewayYaml, startProcess } from "./stack.mjs";
 
 const ADMIN_READY = /admin API on http:\/\/[^\s:]+:(\d+)/;
 
-function executable(envName) {
-  const path = requireEnv(envName);
-  try {
-    accessSync(path, constants.X_OK);
-  } catch {
-    throw new Error(`${envName}=${path} is not an executable file (build it first)`);
-  }
-  return path;
-}
 
 // Models gpt-4o-mini (alias default), gpt-4o and text-embedding-3-small, all on the mock.
 // `authExtra` is YAML inside the auth: section (indented by two spaces).
 function configYaml(mockPort, dir, authExtra) {
-  return `
-server:
-  listen: 127.0.0.1:0
-  workers: 2
-backends:
-  - name: mock
-    url: http://127.0.0.1:${mockPort}/v1
-models:
-  - name: gpt-4o-mini
-    aliases: [default]
-    backend: mock
-  - name: gpt-4o
-    backend: mock
-  - name: text-embedding-3-small
-    backend: mock
-auth:
+  return `${mockGatewayYaml(mockPort)}auth:
   bootstrap: {admin_key: false}
 ${authExtra}
 store:

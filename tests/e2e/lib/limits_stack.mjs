@@ -4,26 +4,17 @@
 // end-to-end tests. The gateway can be killed (SIGKILL) and restarted on the same config and
 // store; the store is read with the sqlite3 CLI (a missing CLI fails the test).
 import { execFile } from "node:child_process";
-import { accessSync, constants, mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import assert from "node:assert/strict";
-import { requireEnv, startProcess } from "./stack.mjs";
+import { executable, mockGatewayYaml, startProcess } from "./stack.mjs";
 
 const run = promisify(execFile);
 const LISTENING = /listening on http:\/\/[^\s:]+:(\d+)/;
 const ADMIN_READY = /admin API on http:\/\/[^\s:]+:(\d+)/;
 
-function executable(envName) {
-  const path = requireEnv(envName);
-  try {
-    accessSync(path, constants.X_OK);
-  } catch {
-    throw new Error(`${envName}=${path} is not an executable file (build it first)`);
-  }
-  return path;
-}
 
 // Models gpt-4o-mini (alias default), gpt-4o and text-embedding-3-small, all on the mock.
 // `limits` is YAML inside the limits: section (indented by two spaces); empty: no section.
@@ -32,22 +23,7 @@ function configYaml({ mockPort, dbPath, auth, limits }) {
   if (auth) filters.push("auth: {}", "authorize: {}");
   if (limits) filters.push("rate_limit: {}");
   filters.push("access_log: {output: stdout}");
-  return `
-server:
-  listen: 127.0.0.1:0
-  workers: 2
-backends:
-  - name: mock
-    url: http://127.0.0.1:${mockPort}/v1
-models:
-  - name: gpt-4o-mini
-    aliases: [default]
-    backend: mock
-  - name: gpt-4o
-    backend: mock
-  - name: text-embedding-3-small
-    backend: mock
-${auth ? "auth:\n  bootstrap: {admin_key: false}\nadmin:\n  listen: 127.0.0.1:0\n" : ""}store:
+  return `${mockGatewayYaml(mockPort)}${auth ? "auth:\n  bootstrap: {admin_key: false}\nadmin:\n  listen: 127.0.0.1:0\n" : ""}store:
   sqlite: ${dbPath}
 ${limits ? `limits:\n${limits}\n` : ""}filters:
 ${filters.map((f) => `  - ${f}`).join("\n")}

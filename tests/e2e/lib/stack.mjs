@@ -2,7 +2,7 @@
 // free loopback ports for end-to-end tests, and stops them afterwards. Ports are chosen by
 // the OS (port 0) and read back from each program's start-up line.
 import { spawn } from "node:child_process";
-import { mkdtempSync, writeFileSync } from "node:fs";
+import { accessSync, constants, mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 
@@ -10,6 +10,39 @@ export function requireEnv(name) {
   const value = process.env[name];
   if (!value) throw new Error(`${name} must name the binary to test (scripts/run-tests sets it)`);
   return value;
+}
+
+// The binary named by env `envName`, which must be an executable file (a missing one fails
+// loudly before anything starts).
+export function executable(envName) {
+  const path = requireEnv(envName);
+  try {
+    accessSync(path, constants.X_OK);
+  } catch {
+    throw new Error(`${envName}=${path} is not an executable file (build it first)`);
+  }
+  return path;
+}
+
+// The start of a gateway config for the store-backed stacks: two workers on a free port and
+// the models gpt-4o-mini (alias default), gpt-4o and text-embedding-3-small, all on the mock.
+export function mockGatewayYaml(mockPort) {
+  return `
+server:
+  listen: 127.0.0.1:0
+  workers: 2
+backends:
+  - name: mock
+    url: http://127.0.0.1:${mockPort}/v1
+models:
+  - name: gpt-4o-mini
+    aliases: [default]
+    backend: mock
+  - name: gpt-4o
+    backend: mock
+  - name: text-embedding-3-small
+    backend: mock
+`;
 }
 
 // Spawns `bin args` and resolves with {child, port, output()} once `ready` (by default a line
