@@ -12,8 +12,14 @@ writes all raw numbers to a JSON file. See docs/benchmarks.md.
 --only AUTH adds "sluice-auth" (the same sluice with API key auth on: auth: section, SQLite
 store in the temp dir, a demo key created by a first start, sent by the load generator in
 Authorization) and measures the R1 and R3 scenarios with auth on against auth off, paired.
+--only LIMITS adds "sluice-limits" (the same sluice with the rate_limit filter and one
+policy shaped like make run's per-key policy, `per: [model]`, in-process counters, no usage
+records) and measures R1 and R3 with limits on against off, paired the same way; --only
+REDIS adds "sluice-redis" (the same policy with `store: redis`; run.py starts a
+redis-server pinned to the SUT's core, and its CPU is counted as the SUT's).
 
 Usage: python3 bench/run.py [--build build/release] [--reps 3] [--quick] [--only R1,R3]
+       python3 bench/run.py --build build/release --only LIMITS,REDIS --reps 5
 Standard library only. Every child process is stopped on exit, error or Ctrl-C.
 """
 
@@ -23,6 +29,7 @@ import json
 import os
 import platform
 import shutil
+import socket
 import subprocess
 import sys
 import tempfile
@@ -42,11 +49,16 @@ DURATIONS = {
 }
 # Which scenarios produce which figures (--only selects by figure).
 SCENARIOS_FOR = {"R1": ["r1"], "R2": ["r1"], "R3": ["r3"], "R6": ["r6ttfe", "r6cpu"],
-                 "R8": ["r6cpu", "hold"], "AUTH": ["r1", "r3"]}
+                 "R8": ["r6cpu", "hold"], "AUTH": ["r1", "r3"], "LIMITS": ["r1", "r3"],
+                 "REDIS": ["r1", "r3"]}
 ORDER = ["r1", "r3", "r6ttfe", "r6cpu", "hold"]
 SUTS = ["sluice", "nginx", "direct"]
 AUTH_SUT = "sluice-auth"  # sluice with API key auth on; paired with "sluice" (auth off)
-AUTH_SCENARIOS = ("r1", "r3")
+LIMITS_SUT = "sluice-limits"  # sluice with in-process limits; paired with "sluice"
+REDIS_SUT = "sluice-redis"  # sluice with limits on Redis; paired with "sluice"
+# Variants of sluice measured against it on R1 and R3 only, by the figure that asks for them.
+VARIANTS = {"AUTH": AUTH_SUT, "LIMITS": LIMITS_SUT, "REDIS": REDIS_SUT}
+VARIANT_SCENARIOS = ("r1", "r3")
 NONSTREAM_MOCK = {"response_bytes": 1000}  # ~1.35 KB body, ~1.45 KB with head
 STREAM_MOCK = {"tokens": 64, "itl_ms": 20, "ttft_ms": 0}
 
@@ -69,14 +81,15 @@ def parse_args():
     p.add_argument("--reps", type=int, default=None, help="repetitions (default 3, quick 1)")
     p.add_argument("--quick", action="store_true", help="short durations (smoke test)")
     p.add_argument("--only", default="R1,R2,R3,R6,R8",
-                   help="figures to measure: R1,R2,R3,R6,R8 and AUTH (key auth on vs off)")
+                   help="figures to measure: R1,R2,R3,R6,R8, AUTH (key auth on vs off), "
+                        "LIMITS (in-process limits on vs off), REDIS (limits on Redis vs off)")
     p.add_argument("--out", default=None, help="results JSON (default bench/results/<ts>.json)")
     p.add_argument("--sut-cpu", type=int, default=0)
     p.add_argument("--rig-cpu", type=int, default=1)
     p.add_argument("--suts", default=None,
-                   help=f"systems, in run order (default {','.join(SUTS)}; with AUTH in --only "
-                        f"also {AUTH_SUT} after sluice, and only sluice,{AUTH_SUT} when AUTH is "
-                        "the only figure)")
+                   help=f"systems, in run order (default {','.join(SUTS)}; AUTH, LIMITS and "
+                        f"REDIS in --only add {AUTH_SUT}, {LIMITS_SUT} and {REDIS_SUT} after "
+                        "sluice; when only such figures are asked for, sluice and those only)")
     p.add_argument("--keep-tmp", action="store_true", help="keep configs and logs")
     p.add_argument("--nice", type=int, default=-10 if os.geteuid() == 0 else 0,
                    help="niceness of SUT, mock and load generator (default -10 as root): "
@@ -119,6 +132,8 @@ class Bench:
         self.pooled = {}  # (sut, scenario) → {"latency_us": [...], ...} over repetitions
         self.problems = []
         self.mock_proc = None
+        self.redis_proc = None  # the redis-server of the running sluice-redis
+        self.redis_port = None
 
     def cpu(self, which):
         if not self.pin:
@@ -145,11 +160,14 @@ class Bench:
                                       "log": tail(os.path.join(self.tmp, "mock.log"))})
             self.start_mock()
 
-    def start_sluice(self, auth):
-        """Starts sluice (auth off, or on for sluice-auth); returns (proc, port)."""
+    def start_sluice(self, name, redis_port=None):
+        """Starts sluice or one of its variants (sluice-auth, sluice-limits, sluice-redis);
+        returns (proc, port)."""
         port = procs.free_port()
-        config = configs.write_sluice_config(self.tmp, port, self.mock_port, auth=auth)
-        name = AUTH_SUT if auth else "sluice"
+        config = configs.write_sluice_config(self.tmp, port, self.mock_port,
+                                             auth=name == AUTH_SUT,
+                                             limits=name in (LIMITS_SUT, REDIS_SUT),
+                                             redis_port=redis_port)
         log = os.path.join(self.tmp, f"{name}.log")
         proc = self.children.start([self.sluice, "serve", "--config", config], log,
                                    cpu=self.cpu("sut"), nice=self.args.nice)
@@ -162,7 +180,7 @@ class Bench:
         config creates the store and writes the demo key (role user) to a file; the key is
         then sent by every request. Later starts reuse the store (and the key)."""
         key_file = configs.auth_paths(self.tmp)["key_file"]
-        proc, _ = self.start_sluice(auth=True)
+        proc, _ = self.start_sluice(AUTH_SUT)
         try:
             deadline = time.monotonic() + 10
             while not os.path.exists(key_file) and time.monotonic() < deadline:
@@ -179,25 +197,52 @@ class Bench:
                                + tail(os.path.join(self.tmp, f"{AUTH_SUT}.log")))
         self.auth_key = key
 
+    def start_redis(self):
+        """A redis-server for sluice-redis, without persistence, pinned to the SUT's core: on
+        two cores it must not take the load generator's core, and its CPU is part of what
+        limits on Redis cost (counted with the SUT's). Returns (proc, port)."""
+        binary = shutil.which("redis-server")
+        if binary is None:
+            raise RuntimeError("redis-server not found (apt-get install redis-server)")
+        port = procs.free_port()
+        log = os.path.join(self.tmp, "redis.log")
+        proc = self.children.start(
+            [binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "",
+             "--appendonly", "no", "--dir", self.tmp], log, cpu=self.cpu("sut"),
+            nice=self.args.nice)
+        if not procs.wait_port(port, 10, proc):
+            raise RuntimeError("redis-server did not start:\n" + tail(log))
+        return proc, port
+
     def start_sut(self, sut):
         """Starts the SUT; returns (proc or None, pids function, {scenario: url}); the dict
         may also hold "headers" that every request must carry."""
         mock_base = f"http://127.0.0.1:{self.mock_port}/v1/chat/completions"
         if sut == "direct":
             return None, lambda: [], {"buffered": mock_base, "stream": mock_base}
-        if sut in ("sluice", AUTH_SUT):
-            auth = sut == AUTH_SUT
+        if sut == "sluice" or sut in VARIANTS.values():
             # When auth on and off are paired, both get the same request bytes (the key
             # header, ignored and not forwarded with auth off, as OpenAI SDKs always send
-            # one): the pair then measures checking the key, not carrying it.
+            # one): the pair then measures checking the key, not carrying it. The other
+            # variants get the same header too, so every sluice system sees the same bytes.
             paired = AUTH_SUT in self.suts
             if paired and self.auth_key is None:
                 self.prepare_auth()
-            proc, port = self.start_sluice(auth)
+            redis, redis_port = self.start_redis() if sut == REDIS_SUT else (None, None)
+            try:
+                proc, port = self.start_sluice(sut, redis_port)
+            except (RuntimeError, OSError):
+                if redis is not None:
+                    self.children.stop(redis)
+                raise
+            self.redis_proc = redis
+            self.redis_port = redis_port
             url = f"http://127.0.0.1:{port}/v1/chat/completions"
             urls = {"buffered": url, "stream": url}
             if paired:
                 urls["headers"] = [f"Authorization: Bearer {self.auth_key}"]
+            if redis is not None:
+                return proc, lambda: [proc.pid, redis.pid], urls
             return proc, lambda: [proc.pid], urls
         # nginx: unprivileged (as nobody when we are root), prefix and logs in the temp dir.
         prefix = os.path.join(self.tmp, "nginx")
@@ -235,6 +280,9 @@ class Bench:
         elif time.monotonic() - started > 2:
             self.problems.append({"what": f"{sut} took {time.monotonic() - started:.1f}s to "
                                           "exit after SIGTERM"})
+        if self.redis_proc is not None:
+            self.children.stop(self.redis_proc)
+            self.redis_proc = None
         for name in ("sluice-access.log", "nginx/nginx-access.log"):
             path = os.path.join(self.tmp, name)
             if os.path.exists(path):
@@ -361,6 +409,12 @@ class Bench:
                 body = resp.read()
                 if resp.status != 200 or (stream and not body.rstrip().endswith(b"data: [DONE]")):
                     raise RuntimeError(f"{sut}: sanity request failed: {resp.status} {body[:200]}")
+                if sut in (LIMITS_SUT, REDIS_SUT) and not resp.headers.get(
+                        "x-ratelimit-limit-requests"):
+                    raise RuntimeError(f"{sut}: no x-ratelimit-* headers: limits are not on")
+        if sut == REDIS_SUT and redis_key_count(self.redis_port) == 0:
+            # Decided in process (the fallback) rather than by Redis: not what is measured.
+            raise RuntimeError(f"{sut}: no counters in Redis after the sanity requests")
 
     def start_spinners(self):
         """A SCHED_IDLE busy loop per core: the cores never enter the (virtualised) idle
@@ -393,12 +447,15 @@ class Bench:
         return reps
 
     def rep_order(self, rep):
-        """The systems in run order for repetition `rep`: sluice and sluice-auth swap places
-        in every other repetition, so neither is always the second of the pair."""
+        """The systems in run order for repetition `rep`: sluice and its variants
+        (sluice-auth, sluice-limits, sluice-redis) run in reverse order in every other
+        repetition, so no system of a pair is always the second."""
         order = list(self.suts)
-        if rep % 2 == 0 and "sluice" in order and AUTH_SUT in order:
-            i, j = order.index("sluice"), order.index(AUTH_SUT)
-            order[i], order[j] = order[j], order[i]
+        family = [i for i, sut in enumerate(order) if sut == "sluice" or sut in VARIANTS.values()]
+        if rep % 2 == 0 and len(family) > 1:
+            reordered = [order[i] for i in reversed(family)]
+            for i, sut in zip(family, reordered):
+                order[i] = sut
         return order
 
     def run_sut(self, sut, rep, proc, pids_fn, urls):
@@ -415,8 +472,8 @@ class Bench:
         for scenario in self.scenarios:
             if sut == "direct" and scenario in ("r6cpu", "hold"):
                 continue  # no SUT to measure
-            if sut == AUTH_SUT and scenario not in AUTH_SCENARIOS:
-                continue  # auth on vs off is measured on throughput and latency only
+            if sut in VARIANTS.values() and scenario not in VARIANT_SCENARIOS:
+                continue  # variants are measured on throughput and latency only
             if proc is not None and proc.poll() is not None:
                 return  # stop_sut reports the exit
             try:
@@ -431,10 +488,24 @@ class Bench:
 
 def default_suts(wanted):
     """The systems to run when --suts is not given (see its help)."""
-    suts = list(SUTS) if any(f != "AUTH" for f in wanted) else ["sluice"]
-    if "AUTH" in wanted:
-        suts.insert(suts.index("sluice") + 1, AUTH_SUT)
+    suts = list(SUTS) if any(f not in VARIANTS for f in wanted) else ["sluice"]
+    at = suts.index("sluice") + 1
+    for figure, variant in VARIANTS.items():
+        if figure in wanted:
+            suts.insert(at, variant)
+            at += 1
     return suts
+
+
+def redis_key_count(port):
+    """DBSIZE of the redis-server on 127.0.0.1:port (0 when it cannot be asked)."""
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=2) as conn:
+            conn.sendall(b"*1\r\n$6\r\nDBSIZE\r\n")
+            reply = conn.recv(64)
+    except OSError:
+        return 0
+    return int(reply[1:].split(b"\r\n", 1)[0]) if reply.startswith(b":") else 0
 
 
 def tail(path, lines=15):
@@ -485,10 +556,11 @@ def main():
             procs.set_autogroup_nice(previous_nice)
     summary = report.summarize(bench.runs, bench.pooled)
     tables = []
-    if any(f != "AUTH" for f in bench.wanted):
+    if any(f not in VARIANTS for f in bench.wanted):
         tables.append(report.markdown_table(summary))
-    if "AUTH" in bench.wanted:
-        tables.append(report.auth_markdown_table(summary))
+    for figure, variant in VARIANTS.items():
+        if figure in bench.wanted:
+            tables.append(report.variant_markdown_table(summary, figure))
     table = "\n\n".join(tables)
     print()
     print(table)

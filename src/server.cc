@@ -12,6 +12,7 @@
 #include "auth/auth_runtime.h"
 #include "limits/limits_runtime.h"
 #include "limits/redis_limiter_store.h"
+#include "routing/routing_runtime.h"
 #include "store/sqlite/sqlite_store.h"
 #include "usage/usage_exporter.h"
 #include "usage/usage_journal.h"
@@ -48,6 +49,7 @@ bool OpenUsage(const Snapshot& snapshot, RuntimeServices& out, std::vector<std::
   std::string error;
   UsageJournal::Options journal_options;
   journal_options.dir = dir;
+  journal_options.sync = store.usage_sync_to_disk;
   out.usage_journal = UsageJournal::Open(journal_options, &error);
   if (!out.usage_journal) {
     errors.push_back("usage journal " + dir + ": " + error);
@@ -72,6 +74,13 @@ bool OpenUsage(const Snapshot& snapshot, RuntimeServices& out, std::vector<std::
 
 bool OpenRuntime(std::shared_ptr<const Snapshot> snapshot, RuntimeServices& out,
                  std::vector<std::string>& errors) {
+  std::string routing_error;
+  out.routing = routing::RoutingRuntime::Create(snapshot, SystemClock::Instance(), routing_error);
+  if (!out.routing) {
+    errors.push_back("routing: " + routing_error);
+    return false;
+  }
+  out.services.routing = out.routing.get();
   if (snapshot->limits.configured) {
     std::string error;
     out.limits = limits::LimitsRuntime::Create(snapshot->limits, error);

@@ -25,11 +25,15 @@ class UsageRecorder;
 namespace limits {
 class LimitsRuntime;
 }
+namespace routing {
+class RoutingRuntime;
+}
 
 // The runtime components a snapshot needs, opened before the server starts and closed
 // after it stops (the auth runtime flushes audit rows and key usage on close).
 struct RuntimeServices {
   Services services;
+  std::unique_ptr<routing::RoutingRuntime> routing;  // model groups' live state
   std::unique_ptr<AuthRuntime> auth;
   std::shared_ptr<const Snapshot> limits_snapshot;  // the limits runtime refers into it
   std::unique_ptr<limits::LimitsRuntime> limits;

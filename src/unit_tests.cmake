@@ -35,6 +35,7 @@ sluice_test(sluice_filters_test
   SOURCES ${SLUICE_SRC}/filters/registry_test.cc
           ${SLUICE_SRC}/filters/access_log/access_log_filter_test.cc
           ${SLUICE_SRC}/filters/request_id/request_id_filter_test.cc
+          ${SLUICE_SRC}/filters/rate_limit/budget_extension_test.cc
   DEPS sluice_filters
   LABELS unit)
 
@@ -77,8 +78,9 @@ sluice_test(sluice_auth_test
 sluice_test(sluice_limits_test
   SOURCES ${SLUICE_SRC}/limits/gcra_test.cc ${SLUICE_SRC}/limits/local_limiter_store_test.cc
           ${SLUICE_SRC}/limits/token_estimator_test.cc ${SLUICE_SRC}/limits/calendar_window_test.cc
-          ${SLUICE_SRC}/limits/price_table_test.cc
-  DEPS sluice_limits
+          ${SLUICE_SRC}/limits/price_table_test.cc ${SLUICE_SRC}/limits/key_overrides_test.cc
+          ${SLUICE_SRC}/limits/limit_plan_test.cc
+  DEPS sluice_limits sluice_limits_runtime
   LABELS unit)
 
 # The Redis client and the Redis limiter store against a REAL redis-server that each test
@@ -90,3 +92,21 @@ sluice_test(sluice_redis_test
           ${PROJECT_SOURCE_DIR}/tests/testing/child_process.cc
   DEPS sluice_redis sluice_limits_redis
   LABELS integration)
+
+# Issue 5's routing building blocks: balancers, live deployment stats, circuit breaker,
+# outlier detection, retry budget, backoff and retry hints (manual clock, seeded random).
+sluice_test(sluice_routing_resilience_test
+  SOURCES ${SLUICE_SRC}/routing/balancer_test.cc ${SLUICE_SRC}/routing/consistent_hash_test.cc
+          ${SLUICE_SRC}/routing/deployment_stats_test.cc
+          ${SLUICE_SRC}/routing/circuit_breaker_test.cc
+          ${SLUICE_SRC}/routing/outlier_detector_test.cc
+          ${SLUICE_SRC}/routing/retry_budget_test.cc ${SLUICE_SRC}/routing/backoff_test.cc
+          ${SLUICE_SRC}/routing/model_group_test.cc
+  DEPS sluice_routing
+  LABELS unit)
+
+# A key's limit overrides as the admin API's `limits` object (validation, merge patches).
+sluice_test(sluice_admin_unit_test
+  SOURCES ${SLUICE_SRC}/admin/key_limits_json_test.cc
+  DEPS sluice_admin
+  LABELS unit)

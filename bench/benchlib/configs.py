@@ -10,6 +10,15 @@ The "sluice-auth" variant is the same sluice configuration with identity and acc
 auth: section (no admin key bootstrap; a demo key of role user written to a file at first
 start), a SQLite store in the run's temporary directory, and the auth and authorize filters
 between request_id and access_log, so the only difference to "sluice" is the key check.
+
+The "sluice-limits" variant adds traffic control with the in-process counter store: the
+rate_limit filter after access_log, a price for the model (so the money budget is really
+charged and settled), and one policy shaped like the per-key policy of `make run`
+(config/sluice.yaml: requests with a burst, tokens, concurrency and a daily USD budget: four
+counters) but `per: [model]`, so every request of the load generator hits the same four
+counters without authentication, and with limits large enough that no request is refused
+(the figure is the cost of admitting). No store: section, so no usage records. The
+"sluice-redis" variant is the same with `store: redis` (a redis-server started by run.py).
 """
 
 import json
@@ -49,11 +58,40 @@ def auth_paths(tmp):
             "key_file": os.path.join(base, "demo.key")}
 
 
-def write_sluice_config(tmp, port, mock_port, auth=False):
-    """sluice.yaml (or sluice-auth.yaml with auth=True: see the module docstring)."""
-    path = os.path.join(tmp, "sluice-auth.yaml" if auth else "sluice.yaml")
+# config/sluice.yaml's price of gpt-4o-mini (USD per 1M tokens), for the money budget.
+MODEL_PRICE = "    price: {input: 0.15, output: 0.60, cached_input: 0.075}\n"
+# The per-key policy of config/sluice.yaml, per model and scaled up (x 10^4 or more) so that
+# the closed-loop R1 load (tens of thousands of requests/s, 64 in flight, ~200 micro-USD
+# each) is never refused: the same four counters, charged and settled as in `make run`.
+LIMITS_SECTION = """limits:
+  timezone: UTC
+{store}  policies:
+    - name: per-model
+      per: [model]
+      requests: {{limit: 6000000, per: minute, burst: 1000000}}
+      tokens: {{limit: 20000000000, per: minute}}
+      concurrency: 640
+      budget: {{usd: 500000, per: day}}
+"""
+
+
+def limits_section(redis_port=None):
+    """The limits: section of the sluice-limits (or, with a redis_port, sluice-redis) variant."""
+    store = "" if redis_port is None else (
+        f"  store: redis\n  redis: {{host: 127.0.0.1, port: {redis_port}, timeout: 50ms}}\n")
+    return LIMITS_SECTION.format(store=store)
+
+
+def write_sluice_config(tmp, port, mock_port, auth=False, limits=False, redis_port=None):
+    """sluice.yaml, or a variant (see the module docstring): sluice-auth.yaml with auth=True,
+    sluice-limits.yaml with limits=True, sluice-redis.yaml with limits and a redis_port."""
+    name = ("sluice-redis" if redis_port is not None else "sluice-limits") if limits else (
+        "sluice-auth" if auth else "sluice")
+    path = os.path.join(tmp, name + ".yaml")
     access_log = os.path.join(tmp, "sluice-access.log")
     auth_filters = "  - auth: {}\n  - authorize: {}\n" if auth else ""
+    price_line, limits_text = (MODEL_PRICE, limits_section(redis_port)) if limits else ("", "")
+    limit_filters = "  - rate_limit: {}\n" if limits else ""
     auth_sections = ""
     if auth:
         paths = auth_paths(tmp)
@@ -78,11 +116,11 @@ backends:
 models:
   - name: gpt-4o-mini
     backend: mock
-{auth_sections}filters:
+{price_line}{auth_sections}filters:
   - request_id: {{}}
 {auth_filters}  - access_log:
       output: {access_log}
-""")
+{limit_filters}{limits_text}""")
     return path
 
 

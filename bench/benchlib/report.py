@@ -10,8 +10,9 @@ sluice − nginx), with the difference of the pooled percentiles beside it; the 
 difference is taken from the pooled samples (one repetition has too few streams). Targets are checked honestly: a figure
 that could not be measured is "n/a", never "met".
 
-The identity-and-access figures (AUTH) pair "sluice-auth" (API key auth on) with "sluice"
-(auth off) the same way: per-repetition ratios and differences, then the median.
+The variant figures pair a variant of sluice with plain "sluice" the same way
+(per-repetition ratios and differences, then the median): AUTH "sluice-auth" (API key auth
+on), LIMITS "sluice-limits" (in-process limits on), REDIS "sluice-redis" (limits on Redis).
 """
 
 import math
@@ -61,6 +62,10 @@ def percentile(sorted_values, q):
 
 
 AUTH_ON, AUTH_OFF = "sluice-auth", "sluice"
+# Figure → (variant system, what it turns on, summary key, throughput target on/off).
+VARIANTS = {"AUTH": (AUTH_ON, "auth", "paired_auth", 0.95),
+            "LIMITS": ("sluice-limits", "limits", "paired_limits", 0.97),
+            "REDIS": ("sluice-redis", "Redis limits", "paired_redis", 0.75)}
 
 # Pooled latency figures: metric name → (scenario, sample series, percentile).
 POOLED = {"p50": ("r3", "latency_us", 50), "p99": ("r3", "latency_us", 99),
@@ -117,15 +122,16 @@ def summarize(runs, pooled=None):
         diff = paired_differences([r for r in runs if r.get("scenario") == "r3"], key)
         if diff is not None:
             summary.setdefault("paired_diff", {})[key] = diff
-    # Auth on (sluice-auth) against auth off (sluice), paired within each repetition.
-    auth = {}
-    for key in ("rps", "cpu_us_per_req"):
-        auth[key] = paired_ratios(runs, key, AUTH_ON, AUTH_OFF)
-    for key in ("cpu_us_per_req", "p50", "p99"):
-        auth[key + "_diff"] = paired_differences(runs, key, AUTH_ON, AUTH_OFF)
-    auth = {k: v for k, v in auth.items() if v is not None}
-    if auth:
-        summary["paired_auth"] = auth
+    # Each variant (on) against plain sluice (off), paired within each repetition.
+    for on, _, summary_key, _ in VARIANTS.values():
+        paired = {}
+        for key in ("rps", "cpu_us_per_req"):
+            paired[key] = paired_ratios(runs, key, on, "sluice")
+        for key in ("cpu_us_per_req", "p50", "p99"):
+            paired[key + "_diff"] = paired_differences(runs, key, on, "sluice")
+        paired = {k: v for k, v in paired.items() if v is not None}
+        if paired:
+            summary[summary_key] = paired
     return summary
 
 
@@ -228,44 +234,49 @@ def markdown_table(summary):
     return "\n".join(lines)
 
 
-def build_auth_rows(summary):
-    """Rows: (id, metric, auth off, auth on, comparison, target, verdict)."""
+def build_variant_rows(summary, figure):
+    """Rows of a variant figure (AUTH, LIMITS, REDIS): (id, metric, off, on, comparison,
+    target, verdict)."""
+    on_sut, _, summary_key, target = VARIANTS[figure]
+    off_sut = "sluice"
     g = lambda sut, key: _get(summary, sut, key)  # noqa: E731
-    paired = summary.get("paired_auth", {})
+    paired = summary.get(summary_key, {})
     rows = []
 
     def pooled_diff(key):
-        on, off = g(AUTH_ON, key), g(AUTH_OFF, key)
+        on, off = g(on_sut, key), g(off_sut, key)
         return on - off if on is not None and off is not None else None
 
     def of_medians(key):
-        on, off = g(AUTH_ON, key), g(AUTH_OFF, key)
+        on, off = g(on_sut, key), g(off_sut, key)
         return on / off if on is not None and off else None
 
     ratio = paired.get("rps", of_medians("rps"))
-    rows.append(("AUTH", "throughput, c=64 closed loop (req/s)", g(AUTH_OFF, "rps"),
-                 g(AUTH_ON, "rps"),
+    rows.append((figure, "throughput, c=64 closed loop (req/s)", g(off_sut, "rps"),
+                 g(on_sut, "rps"),
                  f"on/off {_fmt(ratio, 3)} (paired; of medians {_fmt(of_medians('rps'), 3)})",
-                 "≥ 0.95", _verdict(ratio, 0.95, True)))
-    rows.append(("AUTH", "CPU per request (µs)", g(AUTH_OFF, "cpu_us_per_req"),
-                 g(AUTH_ON, "cpu_us_per_req"),
+                 f"≥ {target:.2f}", _verdict(ratio, target, True)))
+    rows.append((figure, "CPU per request (µs)", g(off_sut, "cpu_us_per_req"),
+                 g(on_sut, "cpu_us_per_req"),
                  f"on/off {_fmt(paired.get('cpu_us_per_req'), 3)}, "
                  f"{_signed(paired.get('cpu_us_per_req_diff'), 2)} µs (paired)", "", ""))
     for key in ("p50", "p99"):
-        rows.append(("AUTH", f"latency {key}, 1 conn open loop (µs)", g(AUTH_OFF, key),
-                     g(AUTH_ON, key),
+        rows.append((figure, f"latency {key}, 1 conn open loop (µs)", g(off_sut, key),
+                     g(on_sut, key),
                      f"on−off {_signed(paired.get(key + '_diff'))} (paired; "
                      f"pooled {_signed(pooled_diff(key))})", "", ""))
     for key in ("svc_p50", "svc_p99"):
-        rows.append(("AUTH", f"service time {key[4:]}, from actual send (µs)", g(AUTH_OFF, key),
-                     g(AUTH_ON, key), f"on−off {_signed(pooled_diff(key))} (pooled)", "", ""))
+        rows.append((figure, f"service time {key[4:]}, from actual send (µs)", g(off_sut, key),
+                     g(on_sut, key), f"on−off {_signed(pooled_diff(key))} (pooled)", "", ""))
     return rows
 
 
-def auth_markdown_table(summary):
-    lines = ["| R | figure | auth off (sluice) | auth on (sluice-auth) | comparison | target | "
+def variant_markdown_table(summary, figure):
+    on_sut, what, _, _ = VARIANTS[figure]
+    lines = [f"| R | figure | {what} off (sluice) | {what} on ({on_sut}) | comparison | target | "
              "verdict |", "|---|---|---:|---:|---|---|---|"]
-    for rid, metric, off, on, comp, target, verdict in build_auth_rows(summary):
+    for rid, metric, off, on, comp, target, verdict in build_variant_rows(summary, figure):
         lines.append(f"| {rid} | {metric} | {_fmt(off)} | {_fmt(on)} | {comp} | {target} | "
                      f"{verdict} |")
     return "\n".join(lines)
+

@@ -6,6 +6,7 @@
 #include <boost/json/serialize.hpp>
 
 #include "admin/admin_ops.h"
+#include "admin/key_limits_json.h"
 #include "auth/auth_reply.h"
 #include "auth/auth_runtime.h"
 #include "core/form_encoding.h"
@@ -122,7 +123,8 @@ LocalReply Reply(const OpResult& result) {
 }
 
 void Audit(AuthRuntime& auth, const RequestContext& ctx, std::string_view action,
-           std::string_view target, std::string_view result, int status) {
+           std::string_view target, std::string_view result, int status,
+           const json::object& details = {}) {
   AuditRecord record;
   record.principal = ctx.principal ? ctx.principal->id : "anonymous";
   record.key_prefix = ctx.principal ? ctx.principal->key_prefix : "";
@@ -131,7 +133,9 @@ void Audit(AuthRuntime& auth, const RequestContext& ctx, std::string_view action
   record.result = std::string(result);
   record.client_ip = std::string(ctx.client_ip);
   record.request_id = ctx.request_id;
-  record.details_json = "{\"status\":" + std::to_string(status) + "}";
+  json::object all = details;
+  all["status"] = status;
+  record.details_json = json::serialize(all);
   auth.audit().Record(std::move(record));
 }
 
@@ -157,7 +161,9 @@ LocalReply WhoAmI(const Principal& principal) {
                     {"team_id", principal.team_id},
                     {"roles", std::move(roles)},
                     {"permissions", std::move(permissions)},
-                    {"tier", principal.tier}};
+                    {"tier", principal.tier},
+                    {"limits", principal.key_limits ? KeyLimitsJson(*principal.key_limits)
+                                                    : json::value(nullptr)}};
   return JsonReply(200, json::serialize(body));
 }
 
@@ -280,7 +286,7 @@ boost::asio::awaitable<LocalReply> HandleAdminRequest(AuthRuntime* auth, Request
   if (!route->info.action.empty()) {
     Audit(*auth, ctx, route->info.action,
           result.target.empty() ? std::string_view(request.path) : result.target,
-          result.ok() ? "ok" : Describe(result.error).name, result.status);
+          result.ok() ? "ok" : Describe(result.error).name, result.status, result.audit_details);
   }
   co_return Reply(result);
 }

@@ -7,6 +7,7 @@
 #include <charconv>
 #include <initializer_list>
 
+#include "admin/key_limits_json.h"
 #include "auth/access_policy.h"
 #include "auth/api_key.h"
 #include "auth/audit_log.h"
@@ -156,6 +157,15 @@ class Fields {
     return text;
   }
 
+  // `limits` (null clears; an object is merged, see ApplyKeyLimits) into `limits`.
+  void Limits(KeyLimits& limits) {
+    const json::value* v = request_.if_contains("limits");
+    if (v == nullptr) return;
+    if (auto problem = ApplyKeyLimits(*v, limits)) {
+      Set(Invalid(std::move(problem->message), std::move(problem->param)));
+    }
+  }
+
   void Set(OpResult error) {
     if (!error_) error_ = std::move(error);
   }
@@ -254,6 +264,7 @@ json::object AdminOps::KeyJson(const ApiKeyRecord& key) {
   boost::system::error_code ec;
   json::value metadata = json::parse(key.metadata_json, ec);
   out["metadata"] = ec || !metadata.is_object() ? json::value(json::object()) : metadata;
+  out["limits"] = KeyLimitsJson(key.limits);
   out["created_at"] = key.created_at;
   out["expires_at"] = TimeOrNull(key.expires_at);
   out["revoked_at"] = TimeOrNull(key.revoked_at);
@@ -315,7 +326,7 @@ namespace {
 bool ApplyKeyFields(Fields& fields, const AccessPolicy* policy, Store& store, int64_t now,
                     ApiKeyRecord& key) {
   fields.Known({"name", "user_id", "team_id", "roles", "tier", "allowed_models", "metadata",
-                "expires_at", "expires_in"});
+                "expires_at", "expires_in", "limits"});
   if (auto name = fields.String("name")) key.name = *name;
   if (auto user = fields.String("user_id")) {
     auto found = store.GetUser(*user);
@@ -342,7 +353,16 @@ bool ApplyKeyFields(Fields& fields, const AccessPolicy* policy, Store& store, in
   if (auto models = fields.List("allowed_models")) key.allowed_models = *models;
   if (auto metadata = fields.Metadata()) key.metadata_json = *metadata;
   if (auto expiry = fields.Expiry(now)) key.expires_at = *expiry;
+  fields.Limits(key.limits);
   return !fields.error();
+}
+
+// The audit detail of a change of limits: {"limits": {"from": ..., "to": ...}}; nothing when
+// they did not change.
+void AuditLimitsChange(const KeyLimits& before, const KeyLimits& after, OpResult& result) {
+  if (before == after) return;
+  result.audit_details["limits"] =
+      json::object{{"from", KeyLimitsJson(before)}, {"to", KeyLimitsJson(after)}};
 }
 
 std::string KeyId(const ApiKeyRecord& key) { return key.id; }
@@ -371,6 +391,7 @@ OpResult AdminOps::CreateKey(const json::object& request, int64_t now) {
   body["secret"] = secret.secret;
   OpResult result = Ok(std::move(body), "key:" + key.id, 201);
   result.secret = secret.secret;
+  AuditLimitsChange(KeyLimits{}, key.limits, result);
   return result;
 }
 
@@ -399,12 +420,15 @@ OpResult AdminOps::UpdateKey(std::string_view id, const json::object& request, i
   if (!found.ok()) return StoreFailure(found.error(), "key");
   if (!found.value()) return NotFound("Key", id);
   ApiKeyRecord key = std::move(**found);
+  const KeyLimits limits_before = key.limits;
   Fields fields(request);
   if (!ApplyKeyFields(fields, policy_, store_, now, key)) return *fields.error();
   if (key.name.empty()) return Invalid("'name' must not be empty.", "name");
   if (auto stored = store_.UpdateKey(key); !stored.ok()) return StoreFailure(stored.error(), "key");
   OpResult result = Ok(KeyJson(key), "key:" + key.id);
+  // Any change (limits included) drops the cached principal: the next request reads it anew.
   result.stale_key_hashes.push_back(key.hash);
+  AuditLimitsChange(limits_before, key.limits, result);
   return result;
 }
 

@@ -32,6 +32,9 @@ struct OpResult {
   // when owners changed (user disabled, team membership): callers drop the whole cache.
   std::vector<std::string> stale_key_hashes;
   bool flush_all_keys = false;
+  // What the audit row should say about the change besides its status (e.g. a key's limits
+  // before and after); never secrets.
+  boost::json::object audit_details;
   // The one-time secret of a created or rotated key (also inside `body`), so callers can
   // keep it out of logs and audit rows.
   std::string secret;
@@ -52,8 +55,9 @@ class AdminOps {
   AdminOps(Store& store, const AccessPolicy* policy) : store_(store), policy_(policy) {}
 
   // Keys. Create/update fields: name, user_id, team_id, roles, tier, allowed_models,
-  // metadata (object), expires_at (unix seconds) or expires_in ("30d"); rotation keeps
-  // everything but the secret.
+  // metadata (object), expires_at (unix seconds) or expires_in ("30d"), limits (the key's
+  // limit overrides, admin/key_limits_json.h; null clears them); rotation keeps everything
+  // but the secret.
   OpResult CreateKey(const boost::json::object& request, int64_t now);
   OpResult ListKeys(const Query& query);
   OpResult GetKey(std::string_view id);

@@ -179,6 +179,9 @@ std::shared_ptr<const Principal> Authenticator::KeyPrincipal(const ApiKeyRecord&
                                                        : std::string();
   p->allowed_models = key.allowed_models;
   p->expires_at = key.expires_at;
+  // Built once per cache fill, so the allocation is not per request; a key without
+  // overrides keeps the pointer null.
+  if (!key.limits.empty()) p->key_limits = std::make_shared<const KeyLimits>(key.limits);
   return p;
 }
 

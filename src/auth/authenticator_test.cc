@@ -2,7 +2,8 @@
 // count reads: every API key state (valid, unknown, malformed, bad checksum, expired,
 // revoked, owner disabled or gone) and how a principal is built from a key and its owner;
 // checksum failures never reach the store, known keys are served from the cache until
-// invalidated or stale, store outages are not cached, successful uses are counted; JWTs of
+// invalidated or stale, store outages are not cached, successful uses are counted, a key's
+// limit overrides reach its principal (and a change reaches it after invalidation); JWTs of
 // the gateway (accepted, expired, forged, revoked jti) and of a configured issuer.
 #include "auth/authenticator.h"
 
@@ -109,6 +110,53 @@ TEST_F(AuthenticatorTest, AValidKeyYieldsItsPrincipal) {
   for (const std::string* field : {&p.id, &p.key_id, &p.key_prefix, &p.user_id}) {
     EXPECT_EQ(field->find(key.secret.substr(6)), std::string::npos);
   }
+}
+
+TEST_F(AuthenticatorTest, AKeysLimitOverridesAreOnItsPrincipalAndAbsentOtherwise) {
+  KeyLimits limits;
+  limits.requests_per_minute = 600;
+  limits.tokens_per_minute = 200000;
+  limits.concurrency = 8;
+  limits.budget_usd_micros = 25'000'000;
+  limits.budget_usd_period = KeyLimitPeriod::kMonth;
+  limits.budget_tokens = 1'000'000;
+  limits.budget_tokens_period = KeyLimitPeriod::kDay;
+  TestKey limited = AddKey([&](ApiKeyRecord& r) { r.limits = limits; });
+  TestKey plain = AddKey();
+
+  AuthResult result = Auth(limited.secret);
+  ASSERT_EQ(result.error, ErrorClass::kNone) << result.message;
+  ASSERT_NE(result.principal->key_limits, nullptr);
+  EXPECT_EQ(*result.principal->key_limits, limits);
+  // The cached answer (the synchronous hot path) carries the same object: built once per
+  // cache fill, not per request.
+  std::optional<AuthResult> cached =
+      h_.authenticator.TryCached(limited.secret, std::chrono::steady_clock::now(), NowSeconds());
+  ASSERT_TRUE(cached.has_value());
+  EXPECT_EQ(cached->principal->key_limits, result.principal->key_limits);
+
+  AuthResult none = Auth(plain.secret);
+  ASSERT_EQ(none.error, ErrorClass::kNone);
+  EXPECT_EQ(none.principal->key_limits, nullptr);
+}
+
+TEST_F(AuthenticatorTest, ChangedLimitsReachThePrincipalOnceTheEntryIsInvalidated) {
+  TestKey key = AddKey();
+  ASSERT_EQ(Auth(key.secret).principal->key_limits, nullptr);
+  ApiKeyRecord changed = key.record;
+  changed.limits.concurrency = 2;
+  ASSERT_TRUE(h_.OnStore([&] { return h_.store.UpdateKey(changed); }).ok());
+  h_.keys.Invalidate(key.record.hash);  // what the admin API does after an update
+  AuthResult after = Auth(key.secret);
+  ASSERT_EQ(after.error, ErrorClass::kNone);
+  ASSERT_NE(after.principal->key_limits, nullptr);
+  EXPECT_EQ(after.principal->key_limits->concurrency, 2);
+  EXPECT_EQ(after.principal->key_limits->requests_per_minute, 0);
+
+  changed.limits = KeyLimits{};  // cleared
+  ASSERT_TRUE(h_.OnStore([&] { return h_.store.UpdateKey(changed); }).ok());
+  h_.keys.Invalidate(key.record.hash);
+  EXPECT_EQ(Auth(key.secret).principal->key_limits, nullptr);
 }
 
 TEST_F(AuthenticatorTest, RolesAndTierFallBackToTheOwner) {

@@ -36,6 +36,15 @@ std::string_view FlagFor(std::string_view param) {
   for (const auto& [field, flag] : kFlags) {
     if (field == param) return flag;
   }
+  // A key's limits ("limits.concurrency", "limits.budgets[0].usd").
+  static constexpr std::pair<std::string_view, std::string_view> kLimitFlags[] = {
+      {"limits.requests_per_minute", "--rpm"}, {"limits.tokens_per_minute", "--tpm"},
+      {"limits.concurrency", "--concurrency"}, {".usd", "--budget-usd"},
+      {".tokens", "--budget-tokens"},
+  };
+  for (const auto& [field, flag] : kLimitFlags) {
+    if (param.starts_with("limits.") && param.ends_with(field)) return flag;
+  }
   return {};
 }
 

@@ -78,6 +78,10 @@ struct StoreConfig {
   // path + ".usage"); records_usage false turns usage records off.
   std::string usage_journal_dir;
   bool records_usage = true;
+  // "disk" (default): a record is fdatasync'ed before the response's last byte; "process":
+  // written to the OS before it (survives a crash or kill -9 of the gateway, not of the
+  // machine), which saves one disk flush per group of responses.
+  bool usage_sync_to_disk = true;
 };
 
 // The admin API listener exists only when the config has an admin: section.

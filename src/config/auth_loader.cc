@@ -167,11 +167,19 @@ void ReadAuth(const ConfigNode& node, AuthConfig& auth) {
 void ReadStore(const ConfigNode& node, StoreConfig& store) {
   if (!node.ExpectMap()) return;
   store.configured = true;
-  node.AllowKeys({"sqlite", "usage_journal", "usage_records"});
+  node.AllowKeys({"sqlite", "usage_journal", "usage_records", "usage_durability"});
   store.sqlite_path = node.String("sqlite", store.sqlite_path);
   if (store.sqlite_path.empty()) node.Child("sqlite").Error("must be a file path");
   store.usage_journal_dir = node.String("usage_journal", "");
   store.records_usage = node.Bool("usage_records", store.records_usage);
+  if (node.Has("usage_durability")) {
+    std::string durability = node.String("usage_durability", "disk");
+    if (durability == "disk" || durability == "process") {
+      store.usage_sync_to_disk = durability == "disk";
+    } else {
+      node.Child("usage_durability").Error("must be disk or process");
+    }
+  }
 }
 
 void ReadAdmin(const ConfigNode& node, AdminConfig& admin) {

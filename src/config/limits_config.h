@@ -76,8 +76,9 @@ struct RedisConfig {
   int instances = 1;  // gateways sharing Redis: local fallback enforces ceil(limit / instances)
 };
 
-// Counters all policies together may define (= limits::kMaxChecks, checked there).
-inline constexpr size_t kMaxLimitCounters = 16;
+// Counters all policies together may define: a decision's limits::kMaxChecks (16) less the
+// 5 a key's own limits may add (limits::kMaxKeyOverrideCounters; checked in limit_plan.cc).
+inline constexpr size_t kMaxLimitCounters = 11;
 
 struct LimitsConfig {
   bool configured = false;  // a limits: section is present

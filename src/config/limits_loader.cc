@@ -264,6 +264,9 @@ void ReadLimits(const ConfigNode& node, LimitsConfig& limits) {
     if (!policy.name.empty() && !names.insert(policy.name).second) {
       item.Error("duplicate limit policy name '" + policy.name + "'");
     }
+    if (policy.name == "key") {  // limits/key_overrides.h
+      item.Error("the policy name 'key' is reserved for the limits stored with API keys");
+    }
     counters += (policy.requests.limit > 0) + (policy.tokens.limit > 0) + (policy.concurrency > 0) +
                 policy.budgets.size();
     limits.policies.push_back(std::move(policy));

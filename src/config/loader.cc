@@ -10,6 +10,7 @@
 #include "config/auth_loader.h"
 #include "config/config_node.h"
 #include "config/limits_loader.h"
+#include "config/routing_loader.h"
 
 namespace sluice {
 namespace {
@@ -175,20 +176,13 @@ void ReadBackend(const ConfigNode& node, BackendConfig& b) {
 }
 
 void ReadModel(const ConfigNode& node, const Snapshot& snap, ModelConfig& m) {
-  node.AllowKeys({"name", "aliases", "backend", "upstream_model", "price"});
+  node.AllowKeys({"name", "aliases", "backend", "upstream_model", "price", "deployments",
+                  "balancer", "hash_key", "retries", "circuit_breaker", "outlier_detection",
+                  "fallbacks"});
   m.name = node.String("name", "");
   if (m.name.empty()) node.Error("a model needs a name");
   m.aliases = node.StringList("aliases");
-  std::string backend = node.String("backend", "");
-  for (const auto& b : snap.backends) {
-    if (b->name == backend) m.backend = b.get();
-  }
-  if (backend.empty()) {
-    node.Error("model '" + m.name + "' needs a backend");
-  } else if (m.backend == nullptr) {
-    node.Child("backend").Error("unknown backend '" + backend + "'");
-  }
-  m.upstream_model = node.String("upstream_model", m.name);
+  ReadModelGroup(node, snap, m);  // backend/upstream_model or deployments, and the group
   ReadModelPrice(node.Child("price"), m.price);
 }
 
@@ -247,7 +241,7 @@ LoadResult Load(const YAML::Node& root, Diagnostics& diag, const std::string& so
     diag.Error(1, "the configuration must be a YAML mapping");
   } else {
     top.AllowKeys({"version", "server", "routes", "backends", "models", "filters", "auth", "store",
-                   "admin", "limits"});
+                   "admin", "limits", "routing"});
     if (top.Has("version") && top.Int("version", 1, 1, 1) != 1) diag.Error(0, "bad version");
     ReadServer(top.Child("server"), snap->server);
     ReadRoutes(top.Child("routes"), *snap);
@@ -264,12 +258,16 @@ LoadResult Load(const YAML::Node& root, Diagnostics& diag, const std::string& so
       }
       snap->backends.push_back(std::move(b));
     }
+    ReadRoutingDefaults(top.Child("routing"), snap->routing);
     ConfigNode models = top.Child("models");
     if (models.defined() && !models.is_sequence()) models.Error("must be a list");
     std::set<std::string> model_names;
+    std::vector<ConfigNode> model_nodes;
     for (const ConfigNode& item : models.Items()) {
       if (!item.ExpectMap(false)) continue;
       auto m = std::make_unique<ModelConfig>();
+      m->index = snap->models.size();
+      model_nodes.push_back(item);
       ReadModel(item, *snap, *m);
       if (!m->name.empty() && !model_names.insert(m->name).second) {
         item.Error("duplicate model name '" + m->name + "'");
@@ -281,6 +279,7 @@ LoadResult Load(const YAML::Node& root, Diagnostics& diag, const std::string& so
       }
       snap->models.push_back(std::move(m));
     }
+    LinkModelGroups(model_nodes, *snap);
     ReadAuth(top.Child("auth"), snap->auth);
     ReadStore(top.Child("store"), snap->store);
     ReadAdmin(top.Child("admin"), snap->admin);

@@ -242,6 +242,16 @@ TEST(Loader, EmptyFilterListMeansNoFilters) {
   EXPECT_EQ(snap.chain.size(), 0u);
 }
 
+TEST(Loader, UsageDurability) {
+  EXPECT_TRUE(Ok(Load("store: {sqlite: a.db}\n"))->store.usage_sync_to_disk);
+  EXPECT_FALSE(
+      Ok(Load("store: {sqlite: a.db, usage_durability: process}\n"))->store.usage_sync_to_disk);
+  LoadResult bad = Load("store:\n  sqlite: a.db\n  usage_durability: sometimes\n");
+  ASSERT_EQ(bad.errors.size(), 1u) << Joined(bad.errors);
+  EXPECT_NE(bad.errors[0].find("test.yaml:3: "), std::string::npos) << bad.errors[0];
+  EXPECT_NE(bad.errors[0].find("must be disk or process"), std::string::npos) << bad.errors[0];
+}
+
 TEST(Loader, WorkersAutoAndYamlBooleans) {
   LoadResult result = Load(
       "server:\n  workers: auto\nbackends:\n  - name: b\n    url: https://h\n"
@@ -559,6 +569,216 @@ TEST(Diagnostics, Format) {
             (std::vector<std::string>{"cfg.yaml: whole file", "cfg.yaml:12: line twelve"}));
   EXPECT_EQ(diag.Joined(), "cfg.yaml: whole file\ncfg.yaml:12: line twelve\n");
 }
+
+// --- Model groups (issue 5): deployments, balancer, hash key, retries, breaker, outlier
+// detection, fallbacks, the routing: defaults.
+
+constexpr const char* kTwoBackends =
+    "backends:\n"
+    "  - {name: a, url: 'http://h1'}\n"
+    "  - {name: b, url: 'http://h2'}\n";
+
+TEST(LoaderGroups, TheOneBackendShorthandIsAOneDeploymentGroupWithDefaults) {
+  auto held = Ok(Load(std::string(kTwoBackends) +
+                      "models:\n  - name: m\n    backend: a\n    upstream_model: x\n"));
+  const ModelConfig& m = *held->models[0];
+  ASSERT_EQ(m.deployments.size(), 1u);
+  EXPECT_EQ(m.deployments[0].backend, held->backends[0].get());
+  EXPECT_EQ(m.deployments[0].upstream_model, "x");
+  EXPECT_EQ(m.deployments[0].weight, 1u);
+  EXPECT_EQ(m.deployments[0].key, "a/x");
+  EXPECT_EQ(m.backend, held->backends[0].get());
+  EXPECT_EQ(m.upstream_model, "x");
+  EXPECT_EQ(m.index, 0u);
+  EXPECT_EQ(m.balancer, "p2c_ewma");
+  EXPECT_EQ(m.hash_key.kind, HashKeyKind::kNone);
+  EXPECT_EQ(m.retries.attempts, 2u);
+  EXPECT_EQ(m.retries.backoff_base, milliseconds(100));
+  EXPECT_EQ(m.retries.backoff_max, milliseconds(2'000));
+  EXPECT_DOUBLE_EQ(m.retries.budget_ratio, 0.2);
+  EXPECT_EQ(m.retries.budget_min_concurrent, 3u);
+  EXPECT_EQ(m.circuit_breaker, BreakerConfig{});
+  EXPECT_EQ(m.outlier_detection, OutlierConfig{});
+  EXPECT_TRUE(m.fallbacks.empty());
+}
+
+TEST(LoaderGroups, DeploymentsGroupSettingsAndFallbacksAreRead) {
+  auto held = Ok(Load(std::string(kTwoBackends) +
+                      "routing:\n"
+                      "  retries: {attempts: 3, backoff: {base: 50ms, max: 1s}}\n"
+                      "  circuit_breaker: {consecutive_failures: 7, open_duration: 5s}\n"
+                      "  outlier_detection: {consecutive_errors: 4, base_ejection_time: 2s}\n"
+                      "models:\n"
+                      "  - name: chat\n"
+                      "    deployments:\n"
+                      "      - backend: a\n"
+                      "        upstream_model: big\n"
+                      "        weight: 3\n"
+                      "        tags: {region: eu, tier: gold}\n"
+                      "      - {backend: b, weight: 0}\n"
+                      "    balancer: maglev\n"
+                      "    hash_key: header:X-Session\n"
+                      "    retries: {budget: {ratio: 0.5, min_concurrent: 1}}\n"
+                      "    outlier_detection: {max_ejection_percent: 50}\n"
+                      "    fallbacks:\n"
+                      "      - {on: [rate_limited, unavailable], to: backup-alias}\n"
+                      "      - {on: [context_window_exceeded, content_policy], to: backup}\n"
+                      "  - name: backup\n"
+                      "    aliases: [backup-alias]\n"
+                      "    backend: b\n"
+                      "    balancer: round_robin\n"
+                      "    retries: {attempts: 0}\n"));
+  const ModelConfig& chat = *held->models[0];
+  const ModelConfig& backup = *held->models[1];
+  ASSERT_EQ(chat.deployments.size(), 2u);
+  EXPECT_EQ(chat.deployments[0].key, "a/big");
+  EXPECT_EQ(chat.deployments[0].weight, 3u);
+  ASSERT_EQ(chat.deployments[0].tags.size(), 2u);
+  EXPECT_EQ(chat.deployments[0].tags[0], (std::pair<std::string, std::string>{"region", "eu"}));
+  EXPECT_EQ(chat.deployments[1].key, "b/chat") << "upstream_model defaults to the name";
+  EXPECT_EQ(chat.deployments[1].weight, 0u);
+  EXPECT_EQ(chat.backend, held->backends[0].get()) << "the first deployment's";
+  EXPECT_EQ(chat.balancer, "maglev");
+  EXPECT_EQ(chat.hash_key.kind, HashKeyKind::kHeader);
+  EXPECT_EQ(chat.hash_key.header, "X-Session");
+  // Per-model blocks override the routing: defaults key by key.
+  EXPECT_EQ(chat.retries.attempts, 3u);
+  EXPECT_EQ(chat.retries.backoff_base, milliseconds(50));
+  EXPECT_DOUBLE_EQ(chat.retries.budget_ratio, 0.5);
+  EXPECT_EQ(chat.retries.budget_min_concurrent, 1u);
+  EXPECT_EQ(chat.circuit_breaker.consecutive_failures, 7u);
+  EXPECT_EQ(chat.circuit_breaker.open_duration, milliseconds(5'000));
+  EXPECT_EQ(chat.outlier_detection.consecutive_errors, 4u);
+  EXPECT_EQ(chat.outlier_detection.base_ejection_time, milliseconds(2'000));
+  EXPECT_DOUBLE_EQ(chat.outlier_detection.max_ejection_percent, 50);
+  ASSERT_EQ(chat.fallbacks.size(), 2u);
+  EXPECT_EQ(chat.fallbacks[0].on, kFallbackRateLimited | kFallbackUnavailable);
+  EXPECT_EQ(chat.fallbacks[0].model, &backup) << "resolved through the alias";
+  EXPECT_EQ(chat.fallbacks[1].on, kFallbackContextWindow | kFallbackContentPolicy);
+  EXPECT_EQ(backup.index, 1u);
+  EXPECT_EQ(backup.retries.attempts, 0u);
+  EXPECT_EQ(backup.retries.backoff_max, milliseconds(1'000)) << "from routing:";
+}
+
+TEST(LoaderGroups, FallbacksDefaultToRateLimitedAndUnavailable) {
+  auto held = Ok(Load(std::string(kTwoBackends) +
+                      "models:\n  - name: m\n    backend: a\n    fallbacks: [{to: n}]\n"
+                      "  - name: n\n    backend: b\n"));
+  ASSERT_EQ(held->models[0]->fallbacks.size(), 1u);
+  EXPECT_EQ(held->models[0]->fallbacks[0].on, kFallbackRateLimited | kFallbackUnavailable);
+}
+
+TEST(LoaderGroups, HashKeys) {
+  for (auto [text, kind] : std::vector<std::pair<std::string, HashKeyKind>>{
+           {"user", HashKeyKind::kUser},
+           {"key", HashKeyKind::kApiKey},
+           {"client_ip", HashKeyKind::kClientIp},
+           {"'header: x-user'", HashKeyKind::kHeader}}) {
+    auto held = Ok(Load(std::string(kTwoBackends) +
+                        "models:\n  - name: m\n    balancer: ring_hash\n    hash_key: " + text +
+                        "\n    deployments: [{backend: a}, {backend: b}]\n"));
+    EXPECT_EQ(held->models[0]->hash_key.kind, kind) << text;
+  }
+}
+
+const std::vector<ErrorCase>& GroupErrorTable() {
+  static const std::string b = kTwoBackends;  // lines 1-3
+  static const std::vector<ErrorCase> table = {
+      {"both_shorthand_and_deployments",
+       b + "models:\n  - name: m\n    backend: a\n    deployments: [{backend: b}]\n", 7,
+       "use either backend/upstream_model or deployments"},
+      {"empty_deployments", b + "models:\n  - name: m\n    deployments: []\n", 6,
+       "must be a non-empty list"},
+      {"deployment_unknown_backend",
+       b + "models:\n  - name: m\n    deployments:\n      - backend: z\n", 7,
+       "unknown backend 'z'"},
+      {"deployment_without_backend",
+       b + "models:\n  - name: m\n    deployments:\n      - upstream_model: x\n", 7,
+       "a deployment needs a backend"},
+      {"deployment_unknown_key",
+       b + "models:\n  - name: m\n    deployments:\n      - backend: a\n        wieght: 2\n", 8,
+       "unknown key 'wieght'"},
+      {"deployment_twice",
+       b + "models:\n  - name: m\n    deployments:\n      - {backend: a}\n      - {backend: a}\n",
+       8, "deployment 'a/m' is listed twice"},
+      {"all_weights_zero",
+       b + "models:\n  - name: m\n    deployments:\n      - {backend: a, weight: 0}\n", 7,
+       "must not all be 0"},
+      {"unknown_balancer", b + "models:\n  - name: m\n    backend: a\n    balancer: fastest\n", 7,
+       "unknown balancer 'fastest'"},
+      {"hashing_without_key", b + "models:\n  - name: m\n    backend: a\n    balancer: maglev\n", 7,
+       "needs a hash_key"},
+      {"hash_key_without_hashing", b + "models:\n  - name: m\n    backend: a\n    hash_key: user\n",
+       7, "applies only to the ring_hash and maglev balancers"},
+      {"bad_hash_key",
+       b + "models:\n  - name: m\n    backend: a\n    balancer: ring_hash\n    hash_key: cookie\n",
+       8, "must be user, key, header:<name> or client_ip"},
+      {"bad_hash_header",
+       b + "models:\n  - name: m\n    backend: a\n    balancer: ring_hash\n"
+           "    hash_key: 'header:'\n",
+       8, "needs a valid header name"},
+      {"retries_unknown_key", b + "models:\n  - name: m\n    backend: a\n    retries: {tries: 1}\n",
+       7, "unknown key 'tries'"},
+      {"retries_too_many", b + "routing:\n  retries:\n    attempts: 11\n", 6,
+       "must be between 0 and 10"},
+      {"backoff_max_below_base", b + "routing:\n  retries:\n    backoff: {base: 2s, max: 1s}\n", 6,
+       "max must not be smaller than base"},
+      {"budget_ratio_above_one", b + "routing:\n  retries:\n    budget:\n      ratio: 1.5\n", 7,
+       "must be a number between 0 and 1"},
+      {"breaker_bad_duration", b + "routing:\n  circuit_breaker:\n    open_duration: 1ms\n", 6,
+       "must be at least 10ms"},
+      {"breaker_unknown_key", b + "routing:\n  circuit_breaker:\n    threshold: 3\n", 6,
+       "unknown key 'threshold'"},
+      {"outlier_percent", b + "routing:\n  outlier_detection:\n    max_ejection_percent: 120\n", 6,
+       "must be a number between 0 and 100"},
+      {"outlier_max_below_base",
+       b + "routing:\n  outlier_detection:\n    base_ejection_time: 10s\n"
+           "    max_ejection_time: 1s\n",
+       7, "must not be smaller than base_ejection_time"},
+      {"routing_unknown_key", b + "routing:\n  retry: {}\n", 5, "unknown key 'retry'"},
+      {"fallback_unknown_model",
+       b + "models:\n  - name: m\n    backend: a\n    fallbacks:\n      - to: nope\n", 8,
+       "unknown model 'nope'"},
+      {"fallback_to_itself",
+       b + "models:\n  - name: m\n    backend: a\n    fallbacks:\n      - to: m\n", 8,
+       "cannot fall back to itself"},
+      {"fallback_without_to",
+       b + "models:\n  - name: m\n    backend: a\n    fallbacks:\n      - on: [unavailable]\n", 8,
+       "a fallback needs `to: <model>`"},
+      {"fallback_unknown_class",
+       b + "models:\n  - name: m\n    backend: a\n    fallbacks:\n      - on: [timeout]\n"
+           "        to: m\n",
+       8, "unknown error class 'timeout'"},
+      {"fallbacks_not_a_list", b + "models:\n  - name: m\n    backend: a\n    fallbacks: {to: n}\n",
+       7, "must be a list"},
+      {"shared_deployment_two_breakers",
+       b + "models:\n  - name: m\n    backend: a\n    upstream_model: x\n"
+           "  - name: n\n    backend: a\n    upstream_model: x\n"
+           "    circuit_breaker: {consecutive_failures: 2}\n",
+       8, "deployment 'a/x' is also in model 'm' with other circuit_breaker settings"},
+  };
+  return table;
+}
+
+class LoaderGroupErrorTest : public testing::TestWithParam<ErrorCase> {};
+
+TEST_P(LoaderGroupErrorTest, ReportsFileLineAndMessage) {
+  const ErrorCase& c = GetParam();
+  LoadResult result = Load(c.yaml);
+  EXPECT_EQ(result.snapshot, nullptr);
+  std::string prefix = "test.yaml:" + std::to_string(c.line) + ": ";
+  bool found = false;
+  for (const std::string& e : result.errors) {
+    found = found || (e.rfind(prefix, 0) == 0 && e.find(c.message_part) != std::string::npos);
+  }
+  EXPECT_TRUE(found) << "expected " << prefix << "..." << c.message_part << "\ngot:\n"
+                     << Joined(result.errors);
+}
+
+INSTANTIATE_TEST_SUITE_P(Config, LoaderGroupErrorTest, testing::ValuesIn(GroupErrorTable()),
+                         [](const testing::TestParamInfo<ErrorCase>& info) {
+                           return std::string(info.param.name);
+                         });
 
 }  // namespace
 }  // namespace sluice

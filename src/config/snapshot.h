@@ -1,7 +1,8 @@
 // The validated, immutable configuration: server limits and timeouts, backends (upstream
-// model servers), models (public name → backend + upstream model name) and the filter
-// chain. Built once per load by config/loader and shared by all workers through
-// std::shared_ptr<const Snapshot>; never mutated after construction, so thread-safe.
+// model servers), models (public name → a group of deployments, each a backend + upstream
+// model name, with balancing, retry, breaker and fallback settings) and the filter chain. Built
+// once per load by config/loader and shared by all workers through std::shared_ptr<const Snapshot>;
+// never mutated after construction, so thread-safe.
 #pragma once
 
 #include <boost/asio/ssl/context.hpp>
@@ -16,6 +17,7 @@
 
 #include "config/auth_config.h"
 #include "config/limits_config.h"
+#include "config/routing_config.h"
 #include "config/units.h"
 #include "core/clock.h"
 #include "core/filter_chain.h"
@@ -71,12 +73,25 @@ struct BackendConfig {
   std::shared_ptr<boost::asio::ssl::context> tls_context;
 };
 
+// A model group: the public name (and aliases) clients send, and the deployments that serve
+// it. Live state (stats, breakers, ejections, retry budget) is not here but in
+// routing/routing_runtime, keyed by deployment, so that it can outlive a snapshot.
 struct ModelConfig {
   std::string name;
   std::vector<std::string> aliases;
+  // The first deployment's backend and upstream model (the whole model with the one-backend
+  // shorthand `backend:` + `upstream_model:`).
   const BackendConfig* backend = nullptr;
   std::string upstream_model;
   limits::ModelPrice price;  // zero: the model costs nothing
+  size_t index = 0;          // position in Snapshot::models (routing tables are indexed by it)
+  std::vector<DeploymentConfig> deployments;  // at least one once loaded
+  std::string balancer = "p2c_ewma";          // one of kBalancerNames
+  HashKeyConfig hash_key;                     // ring_hash and maglev only
+  RetryConfig retries;
+  BreakerConfig circuit_breaker;
+  OutlierConfig outlier_detection;
+  std::vector<FallbackConfig> fallbacks;  // in order; the first whose `on` matches is taken
 };
 
 class Snapshot {
@@ -90,7 +105,8 @@ class Snapshot {
   StoreConfig store;
   AdminConfig admin;
   LimitsConfig limits;
-  std::string source;  // file path the snapshot was loaded from
+  RoutingDefaults routing;  // routing: defaults (already applied to every model)
+  std::string source;       // file path the snapshot was loaded from
   WallTime loaded_at{};
 
   // True when the config uses identity and access (auth filters, an admin listener, an

@@ -3,6 +3,7 @@
 // response is complete. Not thread-safe; owned by one session at a time.
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <string_view>
 #include <vector>
@@ -16,6 +17,16 @@ Method ParseMethod(std::string_view text);
 
 // ASCII case-insensitive equality, as header names require.
 bool EqualsIgnoreCase(std::string_view a, std::string_view b);
+
+// RFC 9110 `tchar`: the characters of a token (header names, methods, parameters).
+inline constexpr std::array<bool, 256> kHttpTokenChars = [] {
+  std::array<bool, 256> table{};
+  for (int c = '0'; c <= '9'; ++c) table[c] = true;
+  for (int c = 'a'; c <= 'z'; ++c) table[c] = true;
+  for (int c = 'A'; c <= 'Z'; ++c) table[c] = true;
+  for (char c : std::string_view("!#$%&'*+-.^_`|~")) table[static_cast<unsigned char>(c)] = true;
+  return table;
+}();
 
 struct Header {
   std::string_view name;

@@ -1,8 +1,8 @@
 // Who is making a request, once authentication has run: an API key, a user signed in
 // through the gateway, or a subject of an external identity provider; with the roles,
-// permissions, tier and allowed models that authorization, limits and usage records use.
-// Built once per key (cached) or per verified token, shared read-only through
-// shared_ptr<const Principal>; immutable, thread-safe.
+// permissions, tier, allowed models and per-key limit overrides that authorization, limits
+// and usage records use. Built once per key (cached) or per verified token, shared read-only
+// through shared_ptr<const Principal>; immutable, thread-safe.
 #pragma once
 
 #include <cstdint>
@@ -11,6 +11,8 @@
 #include <string>
 #include <string_view>
 #include <vector>
+
+#include "core/key_limits.h"
 
 namespace sluice {
 
@@ -51,6 +53,9 @@ struct Principal {
   std::string tier;
   std::vector<std::string> allowed_models;  // key's own list; empty: the tier's
   int64_t expires_at = 0;                   // key or token expiry (Unix seconds), 0: never
+  // The key's own limit overrides; null when it has none (every other principal), so a
+  // request without overrides pays one null test. Shared: a Principal is built per cache fill.
+  std::shared_ptr<const KeyLimits> key_limits;
 
   bool Can(uint64_t permission) const { return (permissions & permission) == permission; }
 };

@@ -36,6 +36,8 @@ void RequestContext::Begin(const HttpRequest& request, const Snapshot* snapshot,
   stream = false;
   client_wants_usage = false;
   upstream_headers.Clear();
+  stream_budget = nullptr;
+  stream_token_allowance = -1;
   principal.reset();
   start = now;
   wall_start = wall_now;

@@ -23,6 +23,7 @@
 namespace sluice {
 
 class Snapshot;
+class StreamBudget;
 struct ModelConfig;
 struct BackendConfig;
 class RequestContext;
@@ -110,6 +111,14 @@ class RequestContext {
 
   // --- Upstream request additions made by filters (e.g. request id propagation).
   HeaderBlock upstream_headers;
+
+  // --- Set by the filter that reserved a token budget (rate_limit): how far a stream may
+  // run. The relay counts the completion tokens it forwards only when stream_budget is set;
+  // past the allowance it asks stream_budget->Extend and adds what is granted to it, and
+  // cuts the stream when nothing is. The budget object must outlive the relay (a filter
+  // does: filters live until OnComplete).
+  StreamBudget* stream_budget = nullptr;
+  int64_t stream_token_allowance = -1;  // completion tokens before Extend; -1 = unlimited
 
   // --- Outcome, filled by the HTTP layer for OnComplete consumers.
   SteadyTime start{};

@@ -2,20 +2,25 @@
 // so adding headers on the response path does not allocate once warmed up.
 #include "core/response_head.h"
 
+#include <algorithm>
+
 #include "core/http_types.h"
 
 namespace sluice {
 namespace {
 
-bool HasLineBreak(std::string_view s) { return s.find_first_of("\r\n") != std::string_view::npos; }
+// A value may not end its line early (no header injection).
+bool HasLineBreak(std::string_view s) {
+  for (char c : s) {
+    if (c == '\r' || c == '\n') return true;
+  }
+  return false;
+}
 
-// RFC 9110 token: what a header name may contain.
 bool IsHeaderName(std::string_view s) {
   if (s.empty()) return false;
   for (char c : s) {
-    bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-              std::string_view("!#$%&'*+-.^_`|~").find(c) != std::string_view::npos;
-    if (!ok) return false;
+    if (!kHttpTokenChars[static_cast<unsigned char>(c)]) return false;
   }
   return true;
 }
@@ -24,6 +29,11 @@ bool IsHeaderName(std::string_view s) {
 
 void HeaderBlock::Add(std::string_view name, std::string_view value) {
   if (!IsHeaderName(name) || HasLineBreak(value)) return;
+  // Headers come in a few at a time: grow once for this one and some more, not per append.
+  size_t needed = text_.size() + name.size() + value.size() + 4;
+  if (needed > text_.capacity()) {
+    text_.reserve(std::max({needed, 2 * text_.capacity(), size_t{256}}));
+  }
   text_.append(name);
   text_.append(": ");
   text_.append(value);

@@ -1,7 +1,8 @@
 // The long-lived runtime components that filters and handlers need beyond the config
-// snapshot (identity and access, traffic control). Passed to the filter registry and the workers by
-// the server; absent (nullptr) in `sluice config check`, where factories only validate.
-// Forward declarations only, to keep core free of the components' dependencies.
+// snapshot (identity and access, traffic control, routing state). Passed to the filter
+// registry and the workers by the server; absent (nullptr) in `sluice config check`, where
+// factories only validate. Forward declarations only, to keep core free of the components'
+// dependencies.
 #pragma once
 
 namespace sluice {
@@ -11,11 +12,17 @@ class UsageRecorder;
 namespace limits {
 class LimitsRuntime;
 }
+namespace routing {
+class RoutingRuntime;
+}
 
 struct Services {
   AuthRuntime* auth = nullptr;
   limits::LimitsRuntime* limits = nullptr;  // when the config has a limits: section
   UsageRecorder* usage = nullptr;           // when usage records are kept (a store)
+  // Model groups' live state (balancers, breakers, ejections, retry budgets). Null: the
+  // proxy sends each model to its first deployment, without retries or fallbacks.
+  routing::RoutingRuntime* routing = nullptr;
 };
 
 }  // namespace sluice

@@ -10,16 +10,6 @@
 namespace sluice {
 namespace {
 
-constexpr std::array<bool, 256> MakeTokenTable() {
-  std::array<bool, 256> t{};
-  for (int c = '0'; c <= '9'; ++c) t[c] = true;
-  for (int c = 'a'; c <= 'z'; ++c) t[c] = true;
-  for (int c = 'A'; c <= 'Z'; ++c) t[c] = true;
-  for (char c : std::string_view("!#$%&'*+-.^_`|~")) t[static_cast<unsigned char>(c)] = true;
-  return t;
-}
-constexpr std::array<bool, 256> kTokenTable = MakeTokenTable();
-
 constexpr std::array<bool, 256> MakeFieldValueTable() {
   std::array<bool, 256> t{};
   for (int c = 0; c < 256; ++c) t[c] = c == '\t' || (c >= 0x20 && c != 0x7F);
@@ -94,7 +84,8 @@ bool ParseFieldLines(std::string_view head, size_t pos, const HeadLimits& limits
     if (name.empty()) return Fail(error, syntax_error, "Empty header name.");
     for (char ch : name) {
       auto c = static_cast<unsigned char>(ch);
-      if (!kTokenTable[c]) return Fail(error, syntax_error, "Invalid character in header name.");
+      if (!kHttpTokenChars[c])
+        return Fail(error, syntax_error, "Invalid character in header name.");
       if (c == '_' && !allow_underscore) {
         return Fail(error, syntax_error, "Underscores are not allowed in header names.");
       }
@@ -199,7 +190,7 @@ bool ParseFraming(const HeaderList& headers, bool& chunked, bool& has_length, ui
 
 }  // namespace
 
-bool IsTokenChar(unsigned char c) { return kTokenTable[c]; }
+bool IsTokenChar(unsigned char c) { return kHttpTokenChars[c]; }
 
 ParseStatus HeadScanner::Scan(std::string_view data, const HeadLimits& limits, bool is_request,
                               size_t& head_size, ParseError& error) {
@@ -270,7 +261,7 @@ bool ParseRequestHead(std::string_view head, const HeadLimits& limits, HttpReque
   }
   out.method_text = line.substr(0, sp1);
   for (char c : out.method_text) {
-    if (!kTokenTable[static_cast<unsigned char>(c)]) {
+    if (!kHttpTokenChars[static_cast<unsigned char>(c)]) {
       return Fail(error, ErrorClass::kBadFraming, "Invalid method.");
     }
   }
@@ -438,7 +429,7 @@ ParseStatus ChunkedDecoder::Decode(std::string_view in, std::string& out, size_t
           state_ = State::kSizeLf;
         } else if (c == '"') {
           in_quotes_ = true;
-        } else if (!(kTokenTable[uc] || c == ';' || c == '=' || IsOws(c))) {
+        } else if (!(kHttpTokenChars[uc] || c == ';' || c == '=' || IsOws(c))) {
           return fail("Invalid character in chunk extension.");
         }
         ++i;
@@ -471,7 +462,7 @@ ParseStatus ChunkedDecoder::Decode(std::string_view in, std::string& out, size_t
       case State::kTrailerStart:
         if (c == '\r') {
           state_ = State::kFinalLf;
-        } else if (kTokenTable[static_cast<unsigned char>(c)]) {
+        } else if (kHttpTokenChars[static_cast<unsigned char>(c)]) {
           state_ = State::kTrailerName;
         } else {
           return fail("Malformed trailer field.");
@@ -482,7 +473,7 @@ ParseStatus ChunkedDecoder::Decode(std::string_view in, std::string& out, size_t
         if (++trailer_bytes_ > kMaxTrailerBytes) return fail("Trailer section too large.");
         if (c == ':') {
           state_ = State::kTrailerLine;
-        } else if (!kTokenTable[static_cast<unsigned char>(c)]) {
+        } else if (!kHttpTokenChars[static_cast<unsigned char>(c)]) {
           return fail("Malformed trailer field.");
         }
         ++i;

@@ -1,11 +1,18 @@
-// UpstreamExchange: request building, connection leasing, the retry on stale
-// connections, and error replies.
+// UpstreamExchange: the attempt loop over a model group and its fallbacks (deployment
+// picks, retries with backoff and budget), request building, connection leasing, the retry
+// on stale connections, and error replies.
 #include "http/proxy.h"
 
+#include <algorithm>
 #include <array>
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <random>
 
 #include "http/dispatch.h"
 #include "providers/openai/upstream_request.h"
+#include "routing/routing_runtime.h"
 
 namespace sluice {
 namespace asio = boost::asio;
@@ -49,6 +56,50 @@ std::string_view FailureMessage(UpstreamFailure failure) {
   }
 }
 
+// Groups one request may visit: its own and up to three fallbacks.
+constexpr size_t kMaxGroupsPerRequest = 4;
+
+// The worker's generator for balancers and jitter (not for secrets).
+Xoshiro256& WorkerRandom() {
+  thread_local Xoshiro256 random(
+      std::random_device{}() ^
+      static_cast<uint64_t>(std::chrono::steady_clock::now().time_since_epoch().count()));
+  return random;
+}
+
+bool IsRetryableStatus(int status) {
+  return status == 429 || status == 500 || status == 502 || status == 503 || status == 504;
+}
+
+// The fallback class of an error response (FallbackOn bits; 0: none applies).
+uint8_t ClassifyStatus(int status, std::string_view body) {
+  if (status == 429) return kFallbackRateLimited;
+  if (status >= 500 || status == 401 || status == 403 || status == 407) {
+    return kFallbackUnavailable;
+  }
+  if (status == 400 || status == 413 || status == 422) {
+    if (body.find("context_length_exceeded") != std::string_view::npos ||
+        body.find("maximum context length") != std::string_view::npos) {
+      return kFallbackContextWindow;
+    }
+    if (body.find("content_policy_violation") != std::string_view::npos ||
+        body.find("content_filter") != std::string_view::npos) {
+      return kFallbackContentPolicy;
+    }
+  }
+  return 0;
+}
+
+// Lets the client's disconnect cut a backoff wait short.
+class TimerAbort final : public Abortable {
+ public:
+  explicit TimerAbort(asio::steady_timer& timer) : timer_(timer) {}
+  void Abort() override { timer_.cancel(); }
+
+ private:
+  asio::steady_timer& timer_;
+};
+
 }  // namespace
 
 asio::awaitable<void> ForwardToUpstream(Worker& worker, ClientSink& client, RequestContext& ctx,
@@ -59,36 +110,151 @@ asio::awaitable<void> ForwardToUpstream(Worker& worker, ClientSink& client, Requ
 
 UpstreamExchange::UpstreamExchange(Worker& worker, ClientSink& client, RequestContext& ctx,
                                    ChainRun& chain, const ModelConfig& model)
-    : worker_(worker),
-      client_(client),
-      ctx_(ctx),
-      chain_(chain),
-      model_(model),
-      backend_(*model.backend),
-      pool_(worker.Pool(*model.backend)) {}
+    : worker_(worker), client_(client), ctx_(ctx), chain_(chain), model_(model) {}
 
 asio::awaitable<void> UpstreamExchange::Run() {
-  ctx_.backend = backend_.name;
-  ctx_.upstream_model = model_.upstream_model;
+  // The requested group, then fallback groups by error class; never one group twice.
+  std::array<const ModelConfig*, kMaxGroupsPerRequest> visited{};
+  size_t groups = 0;
+  const ModelConfig* model = &model_;
+  while (model != nullptr) {
+    visited[groups++] = model;
+    if (co_await ServeGroup(*model)) co_return;
+    if (client_.client_gone() || groups == visited.size()) break;
+    const ModelConfig* next = nullptr;
+    for (const FallbackConfig& fallback : model->fallbacks) {
+      if ((fallback.on & held_class_) == 0 || fallback.model == nullptr) continue;
+      if (std::find(visited.begin(), visited.begin() + groups, fallback.model) !=
+          visited.begin() + groups) {
+        continue;
+      }
+      next = fallback.model;
+      break;
+    }
+    model = next;
+  }
+  co_await SendHeld();
+}
+
+asio::awaitable<bool> UpstreamExchange::ServeGroup(const ModelConfig& model) {
+  const routing::RoutingRuntime* routing = worker_.services().routing;
+  const routing::ModelGroup* group = routing != nullptr ? routing->Group(model) : nullptr;
+  if (group == nullptr) {
+    // No routing runtime (a bare Services): the first deployment, once, as sent.
+    Target target{model.backend, model.upstream_model};
+    AttemptEnd end = co_await Attempt(target, /*hold=*/false);
+    co_return end.sent;
+  }
+  routing::GroupState& state = group->group_state();
+  const uint32_t max_retries = model.retries.attempts;
+  // Only groups that can retry count their requests for the budget (a shared atomic).
+  std::optional<routing::RetryBudget::RequestScope> in_flight;
+  if (max_retries > 0 && group->size() > 1) in_flight.emplace(state.budget);
+  routing::RetryBudget::RetryPermit retry;
+  routing::DeploymentMask tried;
+  const uint64_t key_hash = group->uses_key_hash() ? group->KeyHash(ctx_) : 0;
+  const bool has_fallbacks = !model.fallbacks.empty();
+  Xoshiro256& random = WorkerRandom();
+  for (uint32_t retries = 0;; ++retries) {
+    SteadyTime now = std::chrono::steady_clock::now();
+    std::optional<routing::AttemptTicket> ticket = group->Begin(tried, key_hash, random, now);
+    if (!ticket) {
+      if (held_ == Held::kNothing) {
+        held_ = Held::kNoDeployment;
+        held_class_ = kFallbackUnavailable;
+      }
+      co_return false;
+    }
+    tried.Set(ticket->index);
+    const DeploymentConfig& deployment = group->deployment(ticket->index);
+    bool may_retry = retries < max_retries && tried.Count() < group->size();
+    Target target{deployment.backend, deployment.upstream_model};
+    AttemptEnd end = co_await Attempt(target, may_retry || has_fallbacks);
+    SteadyTime ended = std::chrono::steady_clock::now();
+    Duration latency = ctx_.upstream_first_byte > ctx_.upstream_sent
+                           ? ctx_.upstream_first_byte - ctx_.upstream_sent
+                           : ended - now;
+    group->End(*ticket, end.result, ended, latency);
+    if (end.sent) co_return true;
+    if (!end.retryable || !may_retry || client_.client_gone()) co_return false;
+    retry.Release();  // one retry in flight per request: the next one replaces it
+    retry = state.budget.TryAcquireRetry();
+    if (!retry) co_return false;
+    // Full jitter, or the upstream's hint when it fits the deadline; a hint that does not
+    // fit concerns the deployment that sent it, so another one is tried at once.
+    Duration left = deadline_ - ended;
+    std::optional<Duration> wait = group->backoff().Delay(retries, retry_hint_, left, random);
+    if (!wait) {
+      if (!retry_hint_ || left <= Duration::zero()) co_return false;
+      wait = Duration::zero();
+    }
+    if (*wait > Duration::zero()) {
+      bool still_there = co_await Sleep(*wait);
+      if (!still_there) co_return false;
+    }
+  }
+}
+
+asio::awaitable<UpstreamExchange::AttemptEnd> UpstreamExchange::Attempt(const Target& target,
+                                                                        bool hold) {
+  AttemptEnd end;
+  backend_ = target.backend;
+  pool_ = &worker_.Pool(*backend_);
+  ctx_.backend = backend_->name;
+  ctx_.upstream_model = target.upstream_model;
+  if (attempts_++ == 0) {
+    // The deadline of the whole sequence: the first backend's budget for this request.
+    Duration budget =
+        ctx_.stream ? Duration(backend_->first_byte_timeout) : Duration(backend_->total_timeout);
+    deadline_ = std::chrono::steady_clock::now() + budget;
+  } else {
+    ctx_.usage = Usage{};  // nothing of a failed attempt counts
+    ctx_.upstream_first_byte = SteadyTime{};
+  }
   ExchangeBuffers& buffers = client_.buffers();
-  BuildUpstreamBody(ctx_, model_, buffers.upstream_body);
-  BuildUpstreamHead(ctx_, backend_, buffers.upstream_body.size(), buffers.upstream_head);
+  BuildUpstreamBody(ctx_, target.upstream_model, buffers.upstream_body);
+  BuildUpstreamHead(ctx_, *backend_, buffers.upstream_body.size(), buffers.upstream_head);
 
   UpstreamFailure failure = co_await Exchange();
+  if (failure == UpstreamFailure::kNone) {
+    bool event_stream = ctx_.stream && response_.status == 200 &&
+                        response_.headers.Get("content-type").starts_with("text/event-stream");
+    conn_->BeginBody(response_, /*request_was_head=*/false);
+    if (event_stream) {
+      end.sent = co_await RelayStream(hold, end.result);
+      end.retryable = !end.sent;
+      co_return end;
+    }
+    failure = co_await ReadBuffered();
+  }
   if (failure != UpstreamFailure::kNone) {
+    end.result = failure == UpstreamFailure::kConnect   ? routing::AttemptResult::kConnectFailure
+                 : failure == UpstreamFailure::kAborted ? routing::AttemptResult::kCancelled
+                                                        : routing::AttemptResult::kServerError;
+    end.retryable = failure == UpstreamFailure::kConnect || failure == UpstreamFailure::kReset;
+    if (hold && failure != UpstreamFailure::kAborted && !client_.client_gone()) {
+      HoldFailure(failure);
+      end.sent = false;
+      co_return end;
+    }
     co_await ReplyFailure(failure);
-    co_return;
+    co_return end;
   }
-  bool event_stream = ctx_.stream && response_.status == 200 &&
-                      response_.headers.Get("content-type").starts_with("text/event-stream");
-  conn_->BeginBody(response_, /*request_was_head=*/false);
-  if (event_stream) {
-    co_await RelayStream();
-  } else {
-    co_await RelayBuffered();
+  int status = held_status_;
+  end.result = status < 400    ? routing::AttemptResult::kSuccess
+               : status == 429 ? routing::AttemptResult::kRateLimited
+               : status >= 500 ? routing::AttemptResult::kServerError
+                               : routing::AttemptResult::kClientError;
+  end.retryable = IsRetryableStatus(status);
+  uint8_t error_class = status >= 400 ? ClassifyStatus(status, buffers.body) : 0;
+  if (hold && (end.retryable || error_class != 0)) {
+    held_ = Held::kResponse;
+    held_class_ = error_class;
+    end.sent = false;
+    co_return end;
   }
-  client_.StopWatching();
-  ReleaseConnection();
+  co_await SendBuffered();
+  co_return end;
 }
 
 asio::awaitable<UpstreamFailure> UpstreamExchange::Exchange() {
@@ -98,15 +264,18 @@ asio::awaitable<UpstreamFailure> UpstreamExchange::Exchange() {
   HeadLimits limits;
   UpstreamFailure failure = UpstreamFailure::kNone;
   for (int attempt = 0; attempt < 2; ++attempt) {
-    UpstreamPool::Lease lease = co_await pool_.Acquire(/*fresh_only=*/attempt > 0);
+    UpstreamPool::Lease lease = co_await pool_->Acquire(/*fresh_only=*/attempt > 0);
     if (client_.client_gone()) co_return UpstreamFailure::kAborted;
     if (!lease.connection) co_return lease.failure;
     conn_ = std::move(lease.connection);
     ctx_.upstream_sent = std::chrono::steady_clock::now();
     Duration head_timeout =
-        ctx_.stream ? Duration(backend_.first_byte_timeout)
-                    : Duration(std::min(backend_.first_byte_timeout, backend_.total_timeout));
-    conn_->SetDeadline(ctx_.upstream_sent + head_timeout);
+        ctx_.stream ? Duration(backend_->first_byte_timeout)
+                    : Duration(std::min(backend_->first_byte_timeout, backend_->total_timeout));
+    SteadyTime head_deadline = ctx_.upstream_sent + head_timeout;
+    // A retry never outlives the sequence's deadline.
+    if (attempts_ > 1) head_deadline = std::min(head_deadline, deadline_);
+    conn_->SetDeadline(head_deadline);
     client_.WatchForDisconnect(conn_.get());
     failure = co_await conn_->Write(request);
     if (failure == UpstreamFailure::kNone) failure = co_await conn_->ReadHead(limits, response_);
@@ -122,6 +291,55 @@ asio::awaitable<UpstreamFailure> UpstreamExchange::Exchange() {
   ctx_.upstream_first_byte = std::chrono::steady_clock::now();
   ctx_.upstream_status = response_.status;
   co_return UpstreamFailure::kNone;
+}
+
+void UpstreamExchange::HoldFailure(UpstreamFailure failure) {
+  client_.StopWatching();
+  if (conn_) {
+    conn_->MarkNotReusable();
+    conn_.reset();
+  }
+  held_ = Held::kFailure;
+  held_failure_ = failure;
+  held_class_ = kFallbackUnavailable;
+  retry_hint_.reset();
+}
+
+asio::awaitable<void> UpstreamExchange::SendHeld() {
+  if (client_.client_gone()) {
+    client_.StopWatching();
+    ctx_.error = ErrorClass::kClientClosed;
+    ctx_.status = 499;
+    co_return;
+  }
+  switch (held_) {
+    case Held::kResponse:
+      co_await SendBuffered();
+      break;
+    case Held::kFailure:
+      co_await ReplyFailure(held_failure_);
+      break;
+    case Held::kNoDeployment:
+    case Held::kNothing: {
+      client_.StopWatching();
+      std::string message = "No deployment of model '";
+      message.append(model_.name);
+      message.append("' can take the request now (their circuit breakers are open).");
+      LocalReply reply = ErrorReply(ErrorClass::kUnavailable, message);
+      co_await SendLocalReply(client_, ctx_, chain_, reply);
+      break;
+    }
+  }
+}
+
+asio::awaitable<bool> UpstreamExchange::Sleep(Duration delay) {
+  asio::steady_timer timer(worker_.io());
+  timer.expires_after(delay);
+  TimerAbort abort(timer);
+  client_.WatchForDisconnect(&abort);
+  co_await timer.async_wait(asio::as_tuple(asio::use_awaitable));
+  client_.StopWatching();
+  co_return !client_.client_gone();
 }
 
 asio::awaitable<void> UpstreamExchange::ReplyFailure(UpstreamFailure failure) {
@@ -148,7 +366,7 @@ void UpstreamExchange::ForwardHeaders(ResponseHead& head) const {
 void UpstreamExchange::ReleaseConnection() {
   if (!conn_) return;
   if (client_.client_gone()) conn_->MarkNotReusable();
-  pool_.Release(std::move(conn_));
+  pool_->Release(std::move(conn_));
 }
 
 }  // namespace sluice

@@ -129,6 +129,50 @@ void AppendSseData(std::string& out, std::string_view payload) {
 
 namespace {
 
+bool IsJsonSpace(char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r'; }
+
+// Members whose non-empty string value is generated text.
+constexpr std::string_view kTokenKeys[] = {"content",   "text",    "reasoning_content",
+                                           "reasoning", "refusal", "arguments"};
+
+}  // namespace
+
+int64_t StreamChunkTokens(std::string_view data) {
+  // Walks the colons from the end: the generated text sits near the end of a chunk (only
+  // "logprobs", "finish_reason" and "usage" follow it), so a chunk with a token is decided
+  // after a few colons (~45 ns for a 200-byte vLLM chunk, a sixth of a scan over every
+  // quote). A colon counts when a non-empty string follows it and `"key"` precedes it with
+  // '{', ',' or whitespace before the key's quote. Inside a JSON string every quote is
+  // escaped (preceded by '\\'), so text that merely looks like a member never matches.
+  const char* begin = data.data();
+  const char* p = begin + data.size();
+  const char* end = p;
+  while (p > begin) {
+    const void* hit = memrchr(begin, ':', static_cast<size_t>(p - begin));
+    if (hit == nullptr) return 0;
+    const char* colon = static_cast<const char*>(hit);
+    p = colon;
+    const char* value = colon + 1;
+    while (value < end && IsJsonSpace(*value)) ++value;
+    // null, "", arrays (logprobs.content) and objects carry no token.
+    if (end - value < 2 || value[0] != '"' || value[1] == '"') continue;
+    const char* name_end = colon;  // one past the name's closing quote
+    while (name_end > begin && IsJsonSpace(name_end[-1])) --name_end;
+    if (name_end == begin || name_end[-1] != '"') continue;
+    --name_end;
+    for (std::string_view key : kTokenKeys) {
+      if (static_cast<size_t>(name_end - begin) < key.size() + 2) continue;
+      const char* name = name_end - key.size();
+      if (name[-1] != '"' || std::memcmp(name, key.data(), key.size()) != 0) continue;
+      char before = name[-2];
+      if (before == '{' || before == ',' || IsJsonSpace(before)) return 1;
+    }
+  }
+  return 0;
+}
+
+namespace {
+
 // Reads a non-negative integer member of a JSON object, clamped to [0, 2^53] so a broken
 // upstream can neither make the conversion undefined nor overflow the sums of counts.
 int64_t ReadCount(const boost::json::object& obj, std::string_view key) {

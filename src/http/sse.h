@@ -7,6 +7,7 @@
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
 #include <string>
 #include <string_view>
 
@@ -55,6 +56,14 @@ class SseParser {
 
 // Appends "data: <payload>\n\n" (payload must not contain newlines: JSON text does not).
 void AppendSseData(std::string& out, std::string_view payload);
+
+// The completion tokens one streamed chunk delivers, for budgets that must stop a stream
+// at a cap: 1 when the chunk (an SSE data payload: chat.completion.chunk or
+// text_completion) carries generated text — a non-empty string in "content", "text",
+// "reasoning_content", "reasoning", "refusal" or a tool call's "arguments" — else 0
+// (role-only first chunks, finish chunks, usage-only chunks, [DONE]). OpenAI and vLLM
+// stream one token per chunk. No JSON parse: a scan of the colons from the end.
+int64_t StreamChunkTokens(std::string_view data);
 
 // Finds the value of top-level "usage" in an OpenAI-style JSON document and reads the
 // token counts. Cheap: scans for the key and parses only its object. Returns false when

@@ -1,5 +1,5 @@
 // Tests of the incremental SSE parser (events split at every byte offset, line endings,
-// comments, multi-line data, size limit) and of ExtractUsage.
+// comments, multi-line data, size limit), of ExtractUsage and of StreamChunkTokens.
 #include "http/sse.h"
 
 #include <gtest/gtest.h>
@@ -394,6 +394,96 @@ TEST(ExtractUsage, WrongTypesCountAsZero) {
   EXPECT_EQ(usage.completion_tokens, 0);
   EXPECT_EQ(usage.total_tokens, 0);
   EXPECT_EQ(usage.cached_tokens, 0);
+}
+
+// --- StreamChunkTokens: the table is the spec of what counts as a delivered token.
+
+TEST(StreamChunkTokens, OneTokenPerChunkThatCarriesGeneratedText) {
+  struct Case {
+    const char* name;
+    const char* data;
+    int64_t tokens;
+  };
+  const Case kCases[] = {
+      {"vLLM content",
+       R"({"id":"chatcmpl-1","object":"chat.completion.chunk","created":1,"model":"m",)"
+       R"("choices":[{"index":0,"delta":{"content":"Hi"},"logprobs":null,"finish_reason":null}]})",
+       1},
+      {"one space is a token", R"({"choices":[{"index":0,"delta":{"content":" "}}]})", 1},
+      {"escaped quote is a token", R"({"choices":[{"index":0,"delta":{"content":"\""}}]})", 1},
+      {"whitespace around the colon", R"({"choices":[{"delta": {"content" : "Hi"}}]})", 1},
+      {"empty content", R"({"choices":[{"index":0,"delta":{"content":""}}]})", 0},
+      {"null content", R"({"choices":[{"index":0,"delta":{"content":null}}]})", 0},
+      {"OpenAI role-only first chunk",
+       R"({"id":"c","object":"chat.completion.chunk","choices":[{"index":0,"delta":)"
+       R"({"role":"assistant","content":"","refusal":null},"logprobs":null,)"
+       R"("finish_reason":null}]})",
+       0},
+      {"vLLM role-only first chunk",
+       R"({"choices":[{"index":0,"delta":{"role":"assistant"},"finish_reason":null}]})", 0},
+      {"OpenAI finish chunk", R"({"choices":[{"index":0,"delta":{},"finish_reason":"stop"}]})", 0},
+      {"vLLM finish chunk",
+       R"({"choices":[{"index":0,"delta":{"content":""},"finish_reason":"stop"}]})", 0},
+      {"completions text",
+       R"({"id":"cmpl-1","object":"text_completion","choices":[{"index":0,"text":" world",)"
+       R"("logprobs":null,"finish_reason":null}]})",
+       1},
+      {"completions finish",
+       R"({"object":"text_completion","choices":[{"index":0,"text":"","finish_reason":"length"}]})",
+       0},
+      {"usage-only chunk",
+       R"({"id":"c","object":"chat.completion.chunk","choices":[],"usage":{"prompt_tokens":5,)"
+       R"("completion_tokens":3,"total_tokens":8}})",
+       0},
+      {"tool call opening (name, empty arguments)",
+       R"({"choices":[{"index":0,"delta":{"role":"assistant","content":null,"tool_calls":[)"
+       R"({"index":0,"id":"call_1","type":"function","function":{"name":"get_weather",)"
+       R"("arguments":""}}]},"finish_reason":null}]})",
+       0},
+      {"tool call arguments",
+       R"({"choices":[{"index":0,"delta":{"tool_calls":[{"index":0,"function":)"
+       R"({"arguments":"{\"city\":"}}]}}]})",
+       1},
+      {"reasoning_content", R"({"choices":[{"delta":{"reasoning_content":"Let"}}]})", 1},
+      {"reasoning", R"({"choices":[{"delta":{"reasoning":"Let"}}]})", 1},
+      {"refusal", R"({"choices":[{"delta":{"refusal":"I"}}]})", 1},
+      {"two fields still one token",
+       R"({"choices":[{"delta":{"reasoning_content":"a","content":"b"}}]})", 1},
+      {"logprobs content is an array, not text",
+       R"({"choices":[{"delta":{"content":""},"logprobs":{"content":[{"token":"a",)"
+       R"("logprob":-0.1,"bytes":[97],"top_logprobs":[]}]}}]})",
+       0},
+      {"a key inside a string value is not a key",
+       R"({"id":"\"content\":\"x\"","choices":[{"delta":{"content":""}}]})", 0},
+      {"a string ending like a member, before a colon",
+       R"({"id":"{\"content\":","choices":[{"index":0,"delta":{}}]})", 0},
+      {"a string ending with a backslash before the real member",
+       R"({"id":"a\\","choices":[{"delta":{"content":"Hi"}}]})", 1},
+      {"a value equal to a key name",
+       R"({"choices":[{"delta":{"role":"content","content":""},"finish_reason":"text"}]})", 0},
+      {"similar key names", R"({"choices":[{"delta":{"contents":"x","texts":"y","ctext":"z"}}]})",
+       0},
+      {"[DONE]", "[DONE]", 0},
+      {"empty", "", 0},
+      {"truncated before the value", R"({"choices":[{"delta":{"content":)", 0},
+      {"truncated inside the name", R"({"choices":[{"delta":{"cont)", 0},
+  };
+  for (const Case& c : kCases) {
+    EXPECT_EQ(StreamChunkTokens(c.data), c.tokens) << c.name << ": " << c.data;
+  }
+}
+
+TEST(StreamChunkTokens, EveryPrefixOfAChunkIsSafe) {
+  // Views of a growing prefix in a buffer of exactly that size: ASan catches any read past.
+  const std::string chunk =
+      R"({"choices":[{"index":0,"delta":{"reasoning_content":"","content" : "Hi"}}]})";
+  for (size_t n = 0; n <= chunk.size(); ++n) {
+    std::vector<char> exact(chunk.begin(), chunk.begin() + static_cast<ptrdiff_t>(n));
+    int64_t tokens = StreamChunkTokens(std::string_view(exact.data(), exact.size()));
+    EXPECT_GE(tokens, 0);
+    EXPECT_LE(tokens, 1);
+  }
+  EXPECT_EQ(StreamChunkTokens(chunk), 1);
 }
 
 }  // namespace

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <array>
+#include <atomic>
 #include <chrono>
 #include <cstdio>
 #include <fstream>
@@ -354,6 +355,25 @@ void SetLabel(CalendarWindow& w, const char* format, Args... args) {
 }
 
 }  // namespace
+
+uint64_t TimeZone::NextSerial() {
+  static std::atomic<uint64_t> next{1};
+  return next.fetch_add(1, std::memory_order_relaxed);
+}
+
+const CalendarWindow& CachedWindowContaining(const TimeZone& tz, WindowUnit unit, int64_t now_us) {
+  struct Cached {
+    uint64_t zone = 0;  // TimeZone::serial(); 0: empty
+    CalendarWindow window;
+  };
+  thread_local std::array<Cached, 3> cache;  // by WindowUnit
+  Cached& c = cache[static_cast<size_t>(unit)];
+  if (c.zone != tz.serial() || now_us < c.window.start_us || now_us >= c.window.end_us) {
+    c.window = WindowContaining(tz, unit, now_us);
+    c.zone = tz.serial();
+  }
+  return c.window;
+}
 
 CalendarWindow WindowContaining(const TimeZone& tz, WindowUnit unit, int64_t now_us) {
   const int64_t now_s = FloorDiv(now_us, kMicros);

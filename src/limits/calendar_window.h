@@ -27,6 +27,8 @@ class TimeZone {
   // Seconds east of UTC in effect at `unix_s`.
   int32_t UtcOffsetAt(int64_t unix_s) const;
   const std::string& name() const { return name_; }
+  // Unique per TimeZone object of the process (never reused, unlike its address).
+  uint64_t serial() const { return serial_; }
 
   // A POSIX TZ rule ("EST5EDT,M3.2.0,M11.1.0"): the zone after its last listed transition.
   struct Rule {
@@ -44,6 +46,8 @@ class TimeZone {
  private:
   friend class TimeZoneParser;
   TimeZone() = default;
+  static uint64_t NextSerial();
+  uint64_t serial_ = NextSerial();
   std::string name_;
   std::vector<int64_t> transitions_;  // sorted Unix seconds
   std::vector<int32_t> offsets_;      // offset in effect from transitions_[i]
@@ -70,5 +74,11 @@ struct CalendarWindow {
 // The window of `unit` containing `now_us` in `tz`. Costs ~1 µs (a few offset lookups):
 // callers cache the result until end_us.
 CalendarWindow WindowContaining(const TimeZone& tz, WindowUnit unit, int64_t now_us);
+
+// The same, from a cache of the calling thread (one window per unit, for the last zone
+// asked): recomputed only when `now_us` leaves the cached window or the zone changes, so a
+// budget check costs a comparison per request. The reference is valid until this thread's
+// next call.
+const CalendarWindow& CachedWindowContaining(const TimeZone& tz, WindowUnit unit, int64_t now_us);
 
 }  // namespace sluice::limits

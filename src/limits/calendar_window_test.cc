@@ -9,6 +9,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <vector>
 
 namespace sluice::limits {
 namespace {
@@ -159,6 +160,43 @@ TEST(CalendarWindowTest, InstantsBeforeTheEpochAndSubSeconds) {
   EXPECT_EQ(w.label(), "1969-12-31");
   EXPECT_EQ(w.start_us, -86'400'000'000);
   EXPECT_EQ(w.end_us, 0);
+}
+
+// The per-thread cache answers exactly as WindowContaining: through DST days of 23 and 25
+// hours (each instant of a day, hour by hour, and the last microsecond of a window), when
+// another unit or another zone is asked in between, and going back in time.
+TEST(CalendarWindowTest, CachedWindowsEqualComputedOnes) {
+  std::string error;
+  const auto new_york = TimeZone::Load("America/New_York", &error);
+  ASSERT_NE(new_york, nullptr) << error;
+  const auto tokyo = TimeZone::Fixed("+09:00", 9 * 3600);
+  auto same = [](const CalendarWindow& a, const CalendarWindow& b) {
+    return a.start_us == b.start_us && a.end_us == b.end_us && a.label() == b.label();
+  };
+  constexpr int64_t kHourUs = 3'600'000'000;
+  std::vector<int64_t> instants;
+  for (int64_t start_s : {int64_t{1772946000}, int64_t{1793505600}}) {  // 2026-03-08, 11-01
+    for (int64_t h = -2; h <= 27; ++h) instants.push_back(start_s * 1'000'000 + h * kHourUs);
+    instants.push_back(start_s * 1'000'000 - 1);
+  }
+  instants.push_back(1772946000LL * 1'000'000);  // back in time
+  for (int64_t now : instants) {
+    for (WindowUnit unit : {WindowUnit::kDay, WindowUnit::kWeek, WindowUnit::kMonth}) {
+      EXPECT_TRUE(same(CachedWindowContaining(*new_york, unit, now),
+                       WindowContaining(*new_york, unit, now)))
+          << now << " unit " << static_cast<int>(unit);
+      EXPECT_TRUE(
+          same(CachedWindowContaining(*tokyo, unit, now), WindowContaining(*tokyo, unit, now)))
+          << now << " unit " << static_cast<int>(unit);
+    }
+  }
+}
+
+TEST(CalendarWindowTest, EveryTimeZoneHasItsOwnSerial) {
+  const auto a = TimeZone::Fixed("UTC", 0);
+  const auto b = TimeZone::Fixed("UTC", 0);
+  EXPECT_NE(a->serial(), b->serial());
+  EXPECT_NE(a->serial(), 0u);
 }
 
 }  // namespace

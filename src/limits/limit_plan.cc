@@ -7,11 +7,13 @@
 #include "config/snapshot.h"
 #include "core/principal.h"
 #include "limits/calendar_window.h"
+#include "limits/key_overrides.h"
 
 namespace sluice::limits {
 namespace {
 
-static_assert(kMaxLimitCounters == kMaxChecks, "the config bounds counters by the decision size");
+static_assert(kMaxLimitCounters + kMaxKeyOverrideCounters <= kMaxChecks,
+              "the config bounds counters by the decision size, less what a key may add");
 
 std::string_view RouteName(RouteKind route) {
   switch (route) {
@@ -31,17 +33,6 @@ std::string_view ModelName(RequestContext& ctx) {
   return model != nullptr ? std::string_view(model->name) : ctx.requested_model;
 }
 
-OnStoreFailure ToStorePolicy(StoreFailurePolicy policy) {
-  switch (policy) {
-    case StoreFailurePolicy::kFailOpen:
-      return OnStoreFailure::kFailOpen;
-    case StoreFailurePolicy::kFailClosed:
-      return OnStoreFailure::kFailClosed;
-    default:
-      return OnStoreFailure::kLocalFallback;
-  }
-}
-
 int64_t TokensFor(TokenCount count, const RequestEstimate& e) {
   switch (count) {
     case TokenCount::kPrompt:
@@ -54,6 +45,17 @@ int64_t TokensFor(TokenCount count, const RequestEstimate& e) {
 }
 
 }  // namespace
+
+OnStoreFailure ToStorePolicy(StoreFailurePolicy policy) {
+  switch (policy) {
+    case StoreFailurePolicy::kFailOpen:
+      return OnStoreFailure::kFailOpen;
+    case StoreFailurePolicy::kFailClosed:
+      return OnStoreFailure::kFailClosed;
+    default:
+      return OnStoreFailure::kLocalFallback;
+  }
+}
 
 LimitPlan::LimitPlan(const LimitsConfig& config, const TimeZone& zone)
     : config_(config), zone_(zone) {}
@@ -130,24 +132,26 @@ bool LimitPlan::Subject(const LimitPolicyConfig& policy, RequestContext& ctx, st
 
 void LimitPlan::Build(RequestContext& ctx, const RequestEstimate& estimate, int64_t now_us,
                       PlannedChecks& out) const {
+  // Per thread, so their capacity is reused: building a request's checks allocates nothing.
   thread_local std::string subject;
+  thread_local std::string prefix;
   for (size_t i = 0; i < config_.policies.size(); ++i) {
     const LimitPolicyConfig& policy = config_.policies[i];
     if (!Applies(policy, ctx) || !Subject(policy, ctx, subject)) continue;
     // "sl:{subject}:policy:what": the braces are the Redis Cluster hash tag, so every
     // counter of one subject lives in one slot.
-    auto add = [&](std::string_view what, CheckRole role, TokenCount count) -> Check& {
+    prefix.assign("sl:{").append(subject).append("}:").append(policy.name).push_back(':');
+    auto add = [&](std::string_view what, std::string_view window, CheckRole role,
+                   TokenCount count) -> Check& {
       Check& check = out.checks.emplace_back();
-      check.key.reserve(8 + subject.size() + policy.name.size() + what.size());
-      check.key.append("sl:{").append(subject).append("}:").append(policy.name);
-      check.key.push_back(':');
-      check.key.append(what);
+      check.key.reserve(prefix.size() + what.size() + window.size());
+      check.key.assign(prefix).append(what).append(window);
       check.on_store_failure = ToStorePolicy(policy.on_store_failure);
       out.meta.push_back({role, count, static_cast<uint16_t>(i)});
       return check;
     };
     if (policy.requests.limit > 0) {
-      Check& c = add("req", CheckRole::kRequests, TokenCount::kTotal);
+      Check& c = add("req", {}, CheckRole::kRequests, TokenCount::kTotal);
       c.kind = CounterKind::kRate;
       c.limit = policy.requests.limit;
       c.period_us = policy.requests.period.count() * 1000;
@@ -155,7 +159,7 @@ void LimitPlan::Build(RequestContext& ctx, const RequestEstimate& estimate, int6
       c.amount = 1;
     }
     if (policy.tokens.limit > 0) {
-      Check& c = add("tok", CheckRole::kTokens, policy.token_count);
+      Check& c = add("tok", {}, CheckRole::kTokens, policy.token_count);
       c.kind = CounterKind::kRate;
       c.limit = policy.tokens.limit;
       c.period_us = policy.tokens.period.count() * 1000;
@@ -165,7 +169,7 @@ void LimitPlan::Build(RequestContext& ctx, const RequestEstimate& estimate, int6
       c.amount = TokensFor(policy.token_count, estimate);
     }
     if (policy.concurrency > 0) {
-      Check& c = add("conc", CheckRole::kConcurrency, TokenCount::kTotal);
+      Check& c = add("conc", {}, CheckRole::kConcurrency, TokenCount::kTotal);
       c.kind = CounterKind::kConcurrency;
       c.limit = policy.concurrency;
       c.amount = 1;
@@ -174,10 +178,9 @@ void LimitPlan::Build(RequestContext& ctx, const RequestEstimate& estimate, int6
       WindowUnit unit = budget.period == BudgetPeriod::kDay    ? WindowUnit::kDay
                         : budget.period == BudgetPeriod::kWeek ? WindowUnit::kWeek
                                                                : WindowUnit::kMonth;
-      CalendarWindow window = WindowContaining(zone_, unit, now_us);
-      std::string what = budget.money ? "usd:" : "tok:";
-      what.append(window.label());
-      Check& c = add(what, budget.money ? CheckRole::kBudgetMoney : CheckRole::kBudgetTokens,
+      const CalendarWindow& window = CachedWindowContaining(zone_, unit, now_us);
+      Check& c = add(budget.money ? "usd:" : "tok:", window.label(),
+                     budget.money ? CheckRole::kBudgetMoney : CheckRole::kBudgetTokens,
                      TokenCount::kTotal);
       c.kind = CounterKind::kBudget;
       c.limit = budget.limit;
@@ -186,6 +189,15 @@ void LimitPlan::Build(RequestContext& ctx, const RequestEstimate& estimate, int6
       c.on_store_failure = ToStorePolicy(policy.budget_on_store_failure);
     }
   }
+  // Limits stored with the caller's API key (null for every other caller).
+  if (const Principal* who = ctx.principal.get(); who != nullptr && who->key_limits) {
+    std::string_view key_id = who->key_id.empty() ? std::string_view(who->id) : who->key_id;
+    ApplyKeyOverrides(*who->key_limits, key_id, config_.policies, zone_, estimate, now_us, out);
+  }
+}
+
+const LimitPolicyConfig& LimitPlan::policy(size_t index) const {
+  return index < config_.policies.size() ? config_.policies[index] : KeyOverridePolicy();
 }
 
 int64_t LimitPlan::Actual(const PlannedChecks::Meta& meta, int64_t prompt_tokens,

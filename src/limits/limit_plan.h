@@ -6,9 +6,12 @@
 // the rate_limit filter.
 #pragma once
 
+#include <algorithm>
+#include <cstddef>
 #include <cstdint>
+#include <new>
 #include <string>
-#include <vector>
+#include <utility>
 
 #include "config/limits_config.h"
 #include "core/request_context.h"
@@ -30,30 +33,101 @@ struct RequestEstimate {
   int64_t cost_micro_usd = 0;
 };
 
-// The checks of one request, in decision order, with what each is for.
+// At most N elements kept inside the object, with the part of std::vector's interface the
+// checks of one request are built and read with. PlannedChecks lives in the rate_limit
+// filter, which is created for every request: inline storage makes planning allocate
+// nothing, and only the elements in use are ever constructed (no zeroing of N of them).
+// Adding to a full vector does not add (the element handed out is a spare, overwritten by
+// the next such call): LimitPlan never plans more than kMaxChecks counters (the loader
+// bounds the policies), and a decision takes no more.
+// REQUIRES: default-initialising a T initialises all of it (default member initializers).
+// Not thread-safe (a value).
+template <typename T, size_t N>
+class InlineVector {
+ public:
+  InlineVector() = default;
+  InlineVector(const InlineVector& other) { *this = other; }
+  InlineVector& operator=(const InlineVector& other) {
+    if (this == &other) return *this;
+    clear();
+    for (const T& item : other) push_back(item);
+    return *this;
+  }
+  ~InlineVector() { clear(); }
+
+  static constexpr size_t capacity() { return N; }
+  size_t size() const { return size_; }
+  bool empty() const { return size_ == 0; }
+  bool full() const { return size_ == N; }
+
+  T* data() { return std::launder(reinterpret_cast<T*>(storage_)); }
+  const T* data() const { return std::launder(reinterpret_cast<const T*>(storage_)); }
+  T* begin() { return data(); }
+  T* end() { return data() + size_; }
+  const T* begin() const { return data(); }
+  const T* end() const { return data() + size_; }
+  T& operator[](size_t i) { return data()[i]; }
+  const T& operator[](size_t i) const { return data()[i]; }
+  T& back() { return data()[size_ - 1]; }
+  const T& back() const { return data()[size_ - 1]; }
+
+  // A default-initialised element at the end.
+  T& emplace_back() {
+    if (size_ == N) {
+      spare_ = T{};
+      return spare_;
+    }
+    return *::new (static_cast<void*>(data() + size_++)) T;
+  }
+  void push_back(const T& item) { emplace_back() = item; }
+  void push_back(T&& item) { emplace_back() = std::move(item); }
+  // Shrinks, or grows with default-initialised elements (up to N).
+  void resize(size_t n) {
+    while (size_ > n) data()[--size_].~T();
+    while (size_ < std::min(n, N)) emplace_back();
+  }
+  void clear() { resize(0); }
+
+ private:
+  alignas(T) std::byte storage_[N * sizeof(T)];  // [0, size_) constructed
+  size_t size_ = 0;
+  T spare_;
+};
+
+// The checks of one request, in decision order, with what each is for. Stored inline
+// (kMaxChecks of each, ~2.6 KB): a member of the per-request filter, it is built without
+// allocating (counter names included: CounterName).
 struct PlannedChecks {
-  std::vector<Check> checks;
+  InlineVector<Check, kMaxChecks> checks;
   struct Meta {
     CheckRole role = CheckRole::kRequests;
     TokenCount token_count = TokenCount::kTotal;
     uint16_t policy = 0;  // index into the plan's policies
   };
-  std::vector<Meta> meta;
+  InlineVector<Meta, kMaxChecks> meta;
   void Clear() {
     checks.clear();
     meta.clear();
   }
 };
 
+// The store's failure policy for a configured one.
+OnStoreFailure ToStorePolicy(StoreFailurePolicy policy);
+
 class LimitPlan {
  public:
   LimitPlan(const LimitsConfig& config, const limits::TimeZone& zone);
 
-  bool empty() const { return config_.policies.empty(); }
-  const LimitPolicyConfig& policy(size_t index) const { return config_.policies[index]; }
+  // Nothing to check: no limits: section. (A section without policies still enforces the
+  // limits stored with API keys.)
+  bool empty() const { return !config_.configured && config_.policies.empty(); }
+  // The policies of the config, then the implicit `key` policy of per-key overrides
+  // (index policies.size(), limits/key_overrides.h).
+  const LimitPolicyConfig& policy(size_t index) const;
 
-  // Appends the checks `ctx` must pass: at most kMaxChecks, since the loader refuses
-  // policies defining more counters than that in all. `now_us` is wall time (budgets).
+  // Appends the checks `ctx` must pass, the caller's key's own limits applied: at most
+  // kMaxChecks, since the loader refuses policies defining more than kMaxLimitCounters in
+  // all and a key adds at most kMaxKeyOverrideCounters. `now_us` is wall time (budgets).
   void Build(RequestContext& ctx, const RequestEstimate& estimate, int64_t now_us,
              PlannedChecks& out) const;
 

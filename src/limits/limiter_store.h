@@ -8,13 +8,18 @@
 // microseconds. Implementations are thread-safe.
 #pragma once
 
+#include <algorithm>
 #include <array>
 #include <boost/asio/awaitable.hpp>
 #include <cstddef>
 #include <cstdint>
+#include <cstring>
+#include <memory>
 #include <optional>
+#include <ostream>
 #include <span>
 #include <string>
+#include <string_view>
 
 namespace sluice::limits {
 
@@ -31,12 +36,108 @@ enum class OnStoreFailure : uint8_t {
   kFailClosed,     // refuse (default for budgets)
 };
 
+// A counter's name: an owning string that keeps names of up to kInline characters inside
+// the object and longer ones on the heap. The traffic-control filter builds one for every
+// counter of every request; typical names ("sl:{key=key_3f9a…}:per-key:usd:2026-11-26",
+// 30-70 characters) are past std::string's 15-character small-string buffer, so with
+// std::string each cost a malloc and a free per request. Offers the part of std::string's
+// interface names are built and read with (append, push_back, assignment from any string,
+// comparison, conversion to std::string_view). Not thread-safe (a value).
+class CounterName {
+ public:
+  static constexpr size_t kInline = 80;
+
+  // Not `= default`: a value-initialised name (`CounterName{}`) need not zero its buffer.
+  CounterName() noexcept {}  // NOLINT(modernize-use-equals-default)
+  explicit CounterName(std::string_view text) { append(text); }
+  CounterName(const CounterName& other) { append(other.view()); }
+  CounterName(CounterName&& other) noexcept { *this = std::move(other); }
+  ~CounterName() = default;
+  CounterName& operator=(const CounterName& other) {
+    if (this != &other) assign(other.view());
+    return *this;
+  }
+  CounterName& operator=(CounterName&& other) noexcept {
+    if (this == &other) return *this;
+    if (other.heap_) {  // take the buffer
+      heap_ = std::move(other.heap_);
+      capacity_ = other.capacity_;
+      size_ = other.size_;
+    } else {
+      assign(other.view());  // fits inline (or in our heap buffer)
+    }
+    other.capacity_ = kInline;
+    other.size_ = 0;
+    return *this;
+  }
+  CounterName& operator=(std::string_view text) { return assign(text); }
+
+  std::string_view view() const { return {data(), size_}; }
+  operator std::string_view() const { return view(); }  // NOLINT: implicit, as std::string's
+  const char* data() const { return heap_ ? heap_.get() : inline_; }
+  size_t size() const { return size_; }
+  bool empty() const { return size_ == 0; }
+
+  void clear() { size_ = 0; }  // keeps a heap buffer for the next name
+  void reserve(size_t capacity) {
+    if (capacity > capacity_) Grow(capacity);
+  }
+  CounterName& assign(std::string_view text) {
+    size_ = 0;
+    return append(text);
+  }
+  CounterName& append(std::string_view text);
+  void push_back(char c) { append(std::string_view(&c, 1)); }
+
+  friend bool operator==(const CounterName& a, const CounterName& b) {
+    return a.view() == b.view();
+  }
+  friend bool operator==(const CounterName& a, std::string_view b) { return a.view() == b; }
+  friend std::ostream& operator<<(std::ostream& out, const CounterName& name) {
+    return out << name.view();
+  }
+
+ private:
+  char* mutable_data() { return heap_ ? heap_.get() : inline_; }
+  void Grow(size_t capacity);
+
+  std::unique_ptr<char[]> heap_;  // null while the name fits inline_
+  uint32_t size_ = 0;
+  uint32_t capacity_ = kInline;  // of the buffer in use
+  char inline_[kInline];         // not initialised: only [0, size_) is ever read
+};
+
+inline CounterName& CounterName::append(std::string_view text) {
+  if (text.empty()) return *this;
+  const size_t needed = size_ + text.size();
+  if (needed > capacity_) {
+    // A bigger buffer; `text` may point into the current one, which lives until copied.
+    const size_t capacity = std::max<size_t>(needed, 2 * size_t{capacity_});
+    auto bigger = std::make_unique_for_overwrite<char[]>(capacity);
+    std::memcpy(bigger.get(), data(), size_);
+    std::memcpy(bigger.get() + size_, text.data(), text.size());
+    heap_ = std::move(bigger);
+    capacity_ = static_cast<uint32_t>(capacity);
+  } else {
+    std::memmove(mutable_data() + size_, text.data(), text.size());
+  }
+  size_ = static_cast<uint32_t>(needed);
+  return *this;
+}
+
+inline void CounterName::Grow(size_t capacity) {
+  auto bigger = std::make_unique_for_overwrite<char[]>(capacity);
+  std::memcpy(bigger.get(), data(), size_);
+  heap_ = std::move(bigger);
+  capacity_ = static_cast<uint32_t>(capacity);
+}
+
 // One counter and what this request charges it.
 struct Check {
   // The counter's full name, unique per policy, subject and window. The part in braces is
   // a Redis Cluster hash tag naming the subject, e.g. "sl:{key:key_ab12}:p3:rpm" or, for
   // a budget, "sl:{team:team_9f}:p5:2026-11" (the window's start is part of the name).
-  std::string key;
+  CounterName key;
   CounterKind kind = CounterKind::kRate;
   int64_t limit = 0;          // units per period (rate), max in flight, max per window
   int64_t period_us = 0;      // kRate only

@@ -77,7 +77,7 @@ size_t BuildArgs(std::array<RedisArg, kMaxArgs>& args, const std::string& sha,
   args[n++] = "EVALSHA";
   args[n++] = sha;
   args[n++] = static_cast<int64_t>(checks.size());
-  for (const Check& c : checks) args[n++] = c.key;
+  for (const Check& c : checks) args[n++] = c.key.view();
   args[n++] = now_us;
   args[n++] = static_cast<int64_t>(o.concurrency_lease.count());
   args[n++] = static_cast<int64_t>(o.budget_slack.count());
@@ -238,6 +238,14 @@ asio::awaitable<Decision> RedisLimiterStore::Acquire(std::span<const Check> chec
 
 asio::awaitable<Decision> RedisLimiterStore::Fallback(std::span<const Check> checks,
                                                       int64_t now_us) {
+  // Decisions reach the fallback out of arrival order (each waited for its own timeout,
+  // or a dropped connection failed several at once), and GCRA refuses a free slot when an
+  // earlier time follows a later one: the fallback's clock never goes backwards.
+  int64_t latest = fallback_clock_us_.load(std::memory_order_relaxed);
+  while (latest < now_us &&
+         !fallback_clock_us_.compare_exchange_weak(latest, now_us, std::memory_order_relaxed)) {
+  }
+  now_us = std::max(now_us, latest);
   Decision d;
   d.count = checks.size();
   for (size_t i = 0; i < checks.size(); ++i) {

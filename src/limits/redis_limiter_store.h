@@ -109,6 +109,7 @@ class RedisLimiterStore final : public LimiterStore {
   std::atomic<uint64_t> fail_open_{0};
   std::atomic<uint64_t> fail_closed_{0};
   std::atomic<uint64_t> local_adjusts_{0};
+  std::atomic<int64_t> fallback_clock_us_{0};  // the latest time a fallback decided at
   std::atomic<bool> logged_error_{false};
 };
 

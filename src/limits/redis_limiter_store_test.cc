@@ -327,6 +327,11 @@ TEST_F(RedisLimiterStoreTest, FailurePoliciesWhileRedisIsKilledThenRecovery) {
   store_->Adjust(std::vector<Check>{RateCheck("sl:{k}:rpm", 9, kMinuteUs, -1)}, kNow);
   EXPECT_EQ(store_->local_adjusts(), 1u);
   EXPECT_TRUE(Decide({RateCheck("sl:{k}:rpm", 9, kMinuteUs, 1)}, kNow).allowed);  // refunded slot
+  // Decisions that reach the fallback out of time order still get every slot of the share
+  // (ceil(3 / 2) = 2): the fallback's clock never goes backwards.
+  EXPECT_TRUE(Decide({RateCheck("sl:{k}:ooo", 3, kMinuteUs, 1)}, kNow + 2000).allowed);
+  EXPECT_TRUE(Decide({RateCheck("sl:{k}:ooo", 3, kMinuteUs, 1)}, kNow).allowed);
+  EXPECT_FALSE(Decide({RateCheck("sl:{k}:ooo", 3, kMinuteUs, 1)}, kNow).allowed);
   ASSERT_TRUE(server_.Start());
   ASSERT_TRUE(AwaitRedisDecisions());
   Decision d = Decide({RateCheck("sl:{k}:rpm", 9, kMinuteUs, 1)}, kNow);

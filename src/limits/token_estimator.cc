@@ -24,9 +24,8 @@ std::string_view StringField(const json::object& o, std::string_view name) {
   return v->get_string();
 }
 
-// A non-negative integer field, or -1 when absent or not a non-negative integer.
-int64_t CountField(const json::object& o, std::string_view name) {
-  const json::value* v = o.if_contains(name);
+// A non-negative integer, or -1 when absent (null) or not a non-negative integer.
+int64_t CountValue(const json::value* v) {
   if (v == nullptr) return -1;
   if (v->is_int64()) return v->get_int64() >= 0 ? v->get_int64() : -1;
   if (v->is_uint64())
@@ -140,28 +139,52 @@ int64_t CompactJsonSize(const json::value& value) {
 int64_t JsonTokens(const json::value& value) { return (CompactJsonSize(value) + 3) / 4; }
 
 TokenEstimate EstimateTokens(const json::object& body, int64_t default_completion_tokens) {
+  // The fields that matter, found in one pass over the body (its keys are unique) rather
+  // than a lookup each: this runs for every model request.
+  const json::value *messages = nullptr, *tools = nullptr, *functions = nullptr;
+  const json::value *prompt = nullptr, *input = nullptr;
+  const json::value *max_completion_tokens = nullptr, *max_tokens = nullptr, *n_field = nullptr;
+  for (const auto& field : body) {
+    const std::string_view key = field.key();
+    const json::value* value = &field.value();
+    if (key == "messages") {
+      messages = value;
+    } else if (key == "max_tokens") {
+      max_tokens = value;
+    } else if (key == "max_completion_tokens") {
+      max_completion_tokens = value;
+    } else if (key == "n") {
+      n_field = value;
+    } else if (key == "tools") {
+      tools = value;
+    } else if (key == "functions") {
+      functions = value;
+    } else if (key == "prompt") {
+      prompt = value;
+    } else if (key == "input") {
+      input = value;
+    }
+  }
   TokenEstimate estimate;
   bool embeddings = false;
-  if (const json::value* messages = body.if_contains("messages")) {
+  if (messages != nullptr) {
     if (messages->is_array()) {
       for (const json::value& m : messages->get_array()) estimate.prompt += MessageTokens(m);
     }
     estimate.prompt += kReplyPrimingTokens;
-    if (const json::value* tools = body.if_contains("tools")) estimate.prompt += JsonTokens(*tools);
-    if (const json::value* functions = body.if_contains("functions")) {
-      estimate.prompt += JsonTokens(*functions);
-    }
-  } else if (const json::value* prompt = body.if_contains("prompt")) {
+    if (tools != nullptr) estimate.prompt += JsonTokens(*tools);
+    if (functions != nullptr) estimate.prompt += JsonTokens(*functions);
+  } else if (prompt != nullptr) {
     estimate.prompt = PromptTokens(*prompt);
-  } else if (const json::value* input = body.if_contains("input")) {
+  } else if (input != nullptr) {
     estimate.prompt = PromptTokens(*input);
     embeddings = true;
   }
   if (embeddings) return estimate;
-  int64_t reserve = CountField(body, "max_completion_tokens");
-  if (reserve < 0) reserve = CountField(body, "max_tokens");
+  int64_t reserve = CountValue(max_completion_tokens);
+  if (reserve < 0) reserve = CountValue(max_tokens);
   if (reserve < 0) reserve = default_completion_tokens;
-  const int64_t n = CountField(body, "n");
+  const int64_t n = CountValue(n_field);
   int64_t total = 0;
   if (__builtin_mul_overflow(reserve, n >= 1 ? n : 1, &total)) total = INT64_MAX;
   estimate.completion_reserve = total;

@@ -14,6 +14,7 @@
 #include <string_view>
 #include <vector>
 
+#include "core/key_limits.h"
 #include "store/store_result.h"
 
 namespace sluice {
@@ -30,6 +31,7 @@ struct ApiKeyRecord {
   std::string tier;                         // empty: the default tier
   std::vector<std::string> allowed_models;  // names or globs; empty: what the tier allows
   std::string metadata_json = "{}";         // a JSON object, opaque to the store
+  KeyLimits limits;                         // overrides of the limit policies; empty: none
   int64_t created_at = 0;
   int64_t expires_at = 0;
   int64_t revoked_at = 0;
@@ -190,7 +192,7 @@ class Store {
   virtual StoreResult<std::optional<ApiKeyRecord>> FindKeyByHash(std::string_view hash) = 0;
   virtual StoreResult<std::vector<ApiKeyRecord>> ListKeys(const KeyFilter& filter,
                                                           const Page& page) = 0;
-  // Replaces name, user_id, team_id, roles, tier, allowed_models, metadata_json,
+  // Replaces name, user_id, team_id, roles, tier, allowed_models, metadata_json, limits,
   // expires_at and hash/prefix (rotation). kNotFound when absent.
   virtual StoreResult<void> UpdateKey(const ApiKeyRecord& key) = 0;
   // Sets revoked_at if not yet revoked. kNotFound when absent.

@@ -228,7 +228,8 @@ bool UsageJournal::WriteBatch(const std::vector<Entry>& batch) {
   return true;
 }
 
-// Appends `bytes` to the active segment and fdatasyncs; publishes the new durable end.
+// Appends `bytes` to the active segment and fdatasyncs (unless options_.sync is off);
+// publishes the new durable end.
 bool UsageJournal::WriteAndSync(std::string_view bytes) {
   size_t done = 0;
   while (done < bytes.size()) {
@@ -240,8 +241,8 @@ bool UsageJournal::WriteAndSync(std::string_view bytes) {
     }
     done += static_cast<size_t>(n);
   }
-  const int rc = ::fdatasync(fd_);
-  fsyncs_.fetch_add(1, std::memory_order_relaxed);
+  const int rc = options_.sync ? ::fdatasync(fd_) : 0;
+  if (options_.sync) fsyncs_.fetch_add(1, std::memory_order_relaxed);
   if (rc != 0) {
     CloseSegment();
     return false;

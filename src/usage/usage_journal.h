@@ -51,6 +51,10 @@ class UsageJournal {
     std::string dir;                       // created if missing
     uint64_t segment_bytes = 16ull << 20;  // rotate once a segment would grow past this
     size_t queue_capacity = 4096;          // records per batch; see AppendDurable
+    // true: a batch is durable once fdatasync returns (survives power loss). false: once
+    // write(2) returns, i.e. in the kernel's page cache: survives the gateway's crash or
+    // kill -9, not the machine's; no disk flush per batch (store.usage_durability: process).
+    bool sync = true;
     // Tests: false queues records without writing them until StartWriter(), so a batch's
     // size (and the fsync count) is deterministic.
     bool start_writer = true;

@@ -1,6 +1,7 @@
 // Tests of the usage journal: AppendDurable resumes the caller's coroutine on its own
 // thread once the record is on disk; group commit (one fsync per batch, batches bounded by
-// the queue capacity, waiters beyond it suspended, not blocked); rotation; new segments on
+// the queue capacity, waiters beyond it suspended, not blocked); `process` durability
+// (written, not flushed); rotation; new segments on
 // reopen numbered above old ones and the export checkpoint; Stop() drains; appends after
 // Stop() are refused and counted, never silently lost.
 #include "usage/usage_journal.h"
@@ -82,6 +83,25 @@ TEST(UsageJournal, OneFsyncServesAWholeBatch) {
   std::vector<UsageRecord> on_disk = ReadJournal(dir.path());
   ASSERT_EQ(on_disk.size(), 1000u);
   for (int n = 0; n < 1000; ++n) EXPECT_EQ(on_disk[n], MakeRecord("req_" + std::to_string(n), n));
+}
+
+TEST(UsageJournal, ProcessDurabilityWritesWithoutFlushingTheDisk) {
+  TempJournalDir dir("process");
+  std::unique_ptr<UsageJournal> journal =
+      OpenJournal({.dir = dir.path(), .queue_capacity = 8, .sync = false});
+  ASSERT_NE(journal, nullptr);
+  asio::io_context io;
+  Outcome outcome;
+  for (int n = 0; n < 20; ++n) {
+    asio::co_spawn(io, AppendOne(*journal, n, std::this_thread::get_id(), outcome), asio::detached);
+  }
+  io.run();
+  EXPECT_EQ(outcome.durable, 20);
+  EXPECT_EQ(journal->fsyncs(), 0u) << "written to the OS, never flushed per batch";
+  // Reported "durable" means in the file: a gateway killed now loses nothing.
+  std::vector<UsageRecord> on_disk = ReadJournal(dir.path());
+  ASSERT_EQ(on_disk.size(), 20u);
+  EXPECT_EQ(journal->DurableEnd().offset, journal->bytes_written());
 }
 
 TEST(UsageJournal, WaitersBeyondCapacitySuspendWithoutBlockingTheLoop) {

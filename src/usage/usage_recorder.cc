@@ -36,6 +36,7 @@ UsageRecord UsageRecorder::Build(RequestContext& ctx, SteadyTime end) {
     r.prompt_tokens = ctx.usage.prompt_tokens;
     r.completion_tokens = ctx.usage.completion_tokens;
     r.cached_tokens = ctx.usage.cached_tokens;
+    r.tokens_estimated = ctx.usage.estimated;  // counted by the gateway (a cut stream)
   } else if (reached_upstream) {
     // No usage from the upstream (it broke off, or does not report it): estimate.
     r.tokens_estimated = true;

@@ -303,11 +303,16 @@ TEST_F(OpenApiTest, LiveResponsesCarryTheDocumentedRequiredProperties) {
   // Successes.
   Response whoami = gw_.Admin("GET", "/admin/whoami");
   ExpectConforms("GET", "/admin/whoami", whoami);
-  Response key = gw_.Admin("POST", "/admin/keys",
-                           json::object{{"name", "k"}, {"metadata", json::object{{"a", 1}}}});
+  Response key =
+      gw_.Admin("POST", "/admin/keys",
+                json::parse(R"({"name":"k","metadata":{"a":1},"limits":{"requests_per_minute":60,)"
+                            R"("budgets":[{"usd":2.5,"per":"day"},{"tokens":100}]}})")
+                    .as_object());
   ExpectConforms("POST", "/admin/keys", key);
   std::string key_id = Str(JsonOf(key), "id");
-  ExpectConforms("GET", "/admin/keys/{id}", gw_.Admin("GET", "/admin/keys/" + key_id));
+  Response got = gw_.Admin("GET", "/admin/keys/" + key_id);
+  ASSERT_TRUE(JsonOf(got)["limits"].is_object()) << got.body;
+  ExpectConforms("GET", "/admin/keys/{id}", got);
   ExpectConforms("PATCH", "/admin/keys/{id}",
                  gw_.Admin("PATCH", "/admin/keys/" + key_id, R"({"tier":"basic"})"));
   ExpectConforms("POST", "/admin/keys/{id}/rotate",

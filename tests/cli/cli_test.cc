@@ -205,6 +205,119 @@ TEST_F(CliTest, RotatePrintsANewSecretAndKeepsTheKeysFields) {
   EXPECT_NE(refused.err.find("is revoked"), std::string::npos) << refused.err;
 }
 
+TEST_F(CliTest, KeyLimitFlagsAreStoredListedUpdatedAndCleared) {
+  auto [secret, id] =
+      CreateKey({"--name", "limited", "--rpm", "600", "--tpm", "200000", "--max-parallel", "8",
+                 "--budget-usd", "25", "--budget-tokens", "1000000", "--budget-tokens-per", "day"});
+  KeyLimits expected;
+  expected.requests_per_minute = 600;
+  expected.tokens_per_minute = 200000;
+  expected.concurrency = 8;
+  expected.budget_usd_micros = 25'000'000;
+  expected.budget_usd_period = KeyLimitPeriod::kMonth;
+  expected.budget_tokens = 1'000'000;
+  expected.budget_tokens_period = KeyLimitPeriod::kDay;
+  auto limits_of = [&](const std::string& key_id) {
+    auto key = OpenStore()->GetKey(key_id);
+    EXPECT_TRUE(key.ok() && key.value());
+    return key.ok() && key.value() ? key.value()->limits : KeyLimits{};
+  };
+  EXPECT_EQ(limits_of(id), expected);
+  auto [plain_secret, plain] = CreateKey({"--name", "plain", "--rpm", "0"});  // 0: none
+  EXPECT_TRUE(limits_of(plain).empty());
+
+  CommandResult listed = Sluice({"keys", "list"});
+  ASSERT_EQ(listed.exit_code, 0) << listed.err;
+  EXPECT_NE(Lines(listed.out)[0].find("LIMITS"), std::string::npos) << listed.out;
+  EXPECT_NE(RowOf(listed.out, id)
+                .find("rpm=600,tpm=200000,concurrency=8,usd=25/month,tokens=1000000/day"),
+            std::string::npos)
+      << listed.out;
+  EXPECT_TRUE(RowOf(listed.out, plain).ends_with(" -")) << listed.out;
+
+  // Update: given flags change (0 removes), the rest stays; a budget's window alone moves.
+  CommandResult updated =
+      Sluice({"keys", "update", id, "--rpm", "0", "--budget-usd-per", "week", "--tpm", "5"});
+  ASSERT_EQ(updated.exit_code, 0) << updated.err;
+  EXPECT_EQ(updated.out, "updated key " + id + " (" + DisplayPrefix(secret) +
+                             "); limits: tpm=5,concurrency=8,usd=25/week,tokens=1000000/day\n");
+  expected.requests_per_minute = 0;
+  expected.tokens_per_minute = 5;
+  expected.budget_usd_period = KeyLimitPeriod::kWeek;
+  EXPECT_EQ(limits_of(id), expected);
+
+  ASSERT_EQ(Sluice({"keys", "update", id, "--budget-tokens", "0", "--budget-usd", "0.5"}).exit_code,
+            0);
+  expected.budget_tokens = 0;
+  expected.budget_tokens_period = KeyLimitPeriod::kMonth;
+  expected.budget_usd_micros = 500'000;
+  EXPECT_EQ(limits_of(id), expected);
+
+  // --clear-limits removes everything, then applies the flags given with it.
+  CommandResult cleared = Sluice({"keys", "update", id, "--clear-limits", "--concurrency", "2"});
+  ASSERT_EQ(cleared.exit_code, 0) << cleared.err;
+  KeyLimits only_concurrency;
+  only_concurrency.concurrency = 2;
+  EXPECT_EQ(limits_of(id), only_concurrency);
+  CommandResult json_out = Sluice({"keys", "update", id, "--clear-limits", "--json"});
+  ASSERT_EQ(json_out.exit_code, 0) << json_out.err;
+  EXPECT_TRUE(json::parse(json_out.out).at("limits").is_null()) << json_out.out;
+  EXPECT_TRUE(limits_of(id).empty());
+  ASSERT_EQ(Sluice({"keys", "update", id, "--name", "renamed"}).exit_code, 0);
+  EXPECT_EQ(OpenStore()->GetKey(id).value()->name, "renamed");
+
+  // Each change is audited with the limits before and after.
+  AuditFilter filter;
+  filter.action = "key.update";
+  auto rows = OpenStore()->ListAudit(filter, {});
+  ASSERT_TRUE(rows.ok());
+  ASSERT_EQ(rows->size(), 5u);
+  const AuditRecord& first = rows->back();  // newest first
+  EXPECT_EQ(first.principal, "cli");
+  EXPECT_EQ(first.target, "key:" + id);
+  EXPECT_EQ(json::parse(first.details_json).at("limits").at("to"),
+            json::parse(R"({"tokens_per_minute":5,"concurrency":8,)"
+                        R"("budgets":[{"usd":25,"per":"week"},{"tokens":1000000,"per":"day"}]})"));
+  EXPECT_FALSE(json::parse(rows->front().details_json).as_object().contains("limits"))
+      << rows->front().details_json;  // the rename
+}
+
+TEST_F(CliTest, KeyLimitFlagErrorsNameTheFlag) {
+  auto [secret, id] = CreateKey({"--name", "k"});
+  for (std::vector<std::string> args : std::vector<std::vector<std::string>>{
+           {"keys", "create", "--name", "x", "--rpm", "-1"},
+           {"keys", "create", "--name", "x", "--rpm", "many"},
+           {"keys", "create", "--name", "x", "--budget-usd", "5", "--budget-usd-per", "year"},
+           {"keys", "create", "--name", "x", "--budget-tokens-per", "day"},
+           {"keys", "update", id, "--budget-usd-per", "day"},  // the key has no usd budget
+           {"keys", "update", id},                             // nothing to change
+           {"keys", "update"},
+       }) {
+    CommandResult result = Sluice(args);
+    EXPECT_EQ(result.exit_code, 2) << args.back() << "\n" << result.err;
+    EXPECT_EQ(result.out, "");
+  }
+  CommandResult needs = Sluice({"keys", "update", id, "--budget-usd-per", "day"});
+  EXPECT_EQ(needs.err,
+            "sluice: --budget-usd-per needs --budget-usd (the key has no such budget)\n");
+  CommandResult huge = Sluice({"keys", "create", "--name", "x", "--rpm", "2000000000000000"});
+  EXPECT_EQ(huge.exit_code, 1);
+  EXPECT_NE(huge.err.find("'limits.requests_per_minute' must be a whole number"), std::string::npos)
+      << huge.err;
+  EXPECT_TRUE(huge.err.ends_with("(--rpm)\n")) << huge.err;
+  CommandResult tiny = Sluice({"keys", "create", "--name", "x", "--budget-usd", "0.0000001"});
+  EXPECT_EQ(tiny.exit_code, 1);
+  EXPECT_TRUE(tiny.err.ends_with("(--budget-usd)\n")) << tiny.err;
+  CommandResult unknown = Sluice({"keys", "update", "key_x", "--rpm", "5"});
+  EXPECT_EQ(unknown.exit_code, 1);
+  EXPECT_EQ(unknown.err, "sluice: key 'key_x' does not exist\n");
+  // Nothing was created or changed.
+  auto keys = OpenStore()->ListKeys({}, Page{});
+  ASSERT_TRUE(keys.ok());
+  ASSERT_EQ(keys->size(), 1u);
+  EXPECT_TRUE(keys->front().limits.empty());
+}
+
 TEST_F(CliTest, UsersCreateStoresAnArgon2idHashFromStdinNeverThePassword) {
   const std::string password = "correct horse battery staple";
   CommandResult created = Sluice(
@@ -376,6 +489,16 @@ TEST_F(CliTest, HelpDescribesEachCommandAndExitsZero) {
   for (const char* flag : {"--name", "--user", "--team", "--role", "--tier", "--model",
                            "--expires-in", "--metadata", "--config", "--store", "--json"}) {
     EXPECT_NE(create.out.find(flag), std::string::npos) << flag;
+  }
+  for (const char* flag : {"--rpm", "--tpm", "--concurrency", "--budget-usd", "--budget-usd-per",
+                           "--budget-tokens", "--budget-tokens-per", "Per-key overrides"}) {
+    EXPECT_NE(create.out.find(flag), std::string::npos) << flag;
+  }
+  CommandResult update = Sluice({"keys", "update", "--help"});
+  EXPECT_EQ(update.exit_code, 0);
+  for (const char* flag : {"--name", "--rpm", "--max-parallel", "--clear-limits",
+                           "0 removes the override", "--config", "--json"}) {
+    EXPECT_NE(update.out.find(flag), std::string::npos) << flag << "\n" << update.out;
   }
   CommandResult users = Sluice({"users", "create", "--help"});
   EXPECT_EQ(users.exit_code, 0);

@@ -2,7 +2,8 @@
 // `openai` npm SDK against sluice (auth, SQLite store, limits: section, rate_limit filter)
 // in front of sluice-mock: a spent per-key limit raises RateLimitError with Retry-After,
 // retry-after-ms and x-ratelimit-* headers; the SDK's own retry honours retry-after-ms and
-// gets through a one-per-second limit; two keys have independent counters. Then usage
+// gets through a one-per-second limit; two keys have independent counters; limits stored
+// with a key (admin API) override its per-key policy or stand as policy 'key'. Then usage
 // records survive kill -9: every response a client received completely (JSON fully read,
 // SSE up to `data: [DONE]`) is in usage_records after a restart, exactly once.
 import { describe, test, before, after } from "node:test";
@@ -131,6 +132,27 @@ describe("rate limits seen by the OpenAI SDK", () => {
     await rejectsWithRateLimit(two.chat.completions.create({ model: "gpt-4o-mini", messages }));
     // And the first is still refused: the second key's requests did not refill it.
     await rejectsWithRateLimit(one.chat.completions.create({ model: "gpt-4o-mini", messages }));
+  });
+
+  test("limits stored with a key override its per-key policy, else form the implicit 'key' policy", { timeout: 20000 }, async () => {
+    const key = await stack.createKey({ name: "app-capped", limits: { requests_per_minute: 2 } });
+    assert.deepEqual(key.limits, { requests_per_minute: 2 });
+    const capped = clientWith(key.secret);
+    // gpt-4o-mini: the per-key policy allows 3 a minute; this key's own limit is 2.
+    for (const remaining of ["1", "0"]) {
+      const { response } = await capped.chat.completions.create({ model: "gpt-4o-mini", messages }).withResponse();
+      assert.equal(response.headers.get("x-ratelimit-limit-requests"), "2");
+      assert.equal(response.headers.get("x-ratelimit-remaining-requests"), remaining);
+    }
+    const refused = await rejectsWithRateLimit(capped.chat.completions.create({ model: "gpt-4o-mini", messages }));
+    assert.match(refused.message, /policy 'per-key-mini', limit 2\)/);
+    // No policy covers embeddings: the key's limit is enforced on its own, as policy 'key'.
+    for (let i = 0; i < 2; i++) await capped.embeddings.create({ model: "text-embedding-3-small", input: "x" });
+    const own = await rejectsWithRateLimit(capped.embeddings.create({ model: "text-embedding-3-small", input: "x" }));
+    assert.match(own.message, /policy 'key', limit 2\)/);
+    // A key without limits of its own is not limited on embeddings at all.
+    const plain = clientWith((await stack.createKey({ name: "app-plain" })).secret);
+    for (let i = 0; i < 3; i++) await plain.embeddings.create({ model: "text-embedding-3-small", input: "x" });
   });
 });
 

@@ -282,12 +282,15 @@ TEST(RateLimitConfig, ErrorsAreReportedWithTheirLine) {
                           "      requests: 5/minute\n")
                 .find("unknown subject 'planet'"),
             std::string::npos);
+  EXPECT_NE(errors(base + "limits:\n  policies:\n    - name: key\n      requests: 5/minute\n")
+                .find("'key' is reserved"),
+            std::string::npos);
   std::string many = base + "limits:\n  policies:\n";
   for (int i = 0; i < 9; ++i) {
     many +=
         "    - name: p" + std::to_string(i) + "\n      requests: 5/minute\n      concurrency: 2\n";
   }
-  EXPECT_NE(errors(many).find("18 counters; at most 16"), std::string::npos) << errors(many);
+  EXPECT_NE(errors(many).find("18 counters; at most 11"), std::string::npos) << errors(many);
   // The time zone is checked when the runtime opens (it reads /usr/share/zoneinfo).
   sluice::LimitsConfig mars;
   mars.timezone = "Mars/Olympus";

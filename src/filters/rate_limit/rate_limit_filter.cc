@@ -2,8 +2,13 @@
 #include "filters/rate_limit/rate_limit_filter.h"
 
 #include <algorithm>
+#include <array>
+#include <charconv>
+#include <optional>
+#include <string_view>
 
 #include "config/snapshot.h"
+#include "filters/rate_limit/budget_extension.h"
 #include "limits/gcra.h"
 #include "limits/limits_runtime.h"
 #include "limits/token_estimator.h"
@@ -15,9 +20,19 @@ using limits::CheckRole;
 using limits::Decision;
 using limits::LimitsRuntime;
 
-int64_t WallMicros(const RequestContext& ctx) {
-  WallTime wall = ctx.WallAt(std::chrono::steady_clock::now());
+int64_t WallMicrosAt(const RequestContext& ctx, SteadyTime at) {
+  WallTime wall = ctx.WallAt(at);
   return std::chrono::duration_cast<std::chrono::microseconds>(wall.time_since_epoch()).count();
+}
+
+int64_t WallMicros(const RequestContext& ctx) {
+  return WallMicrosAt(ctx, std::chrono::steady_clock::now());
+}
+
+// When the request completed: the HTTP layer sets ctx.end just before OnComplete (saves a
+// clock read per request); the clock when it did not (a connection torn down).
+int64_t CompletedWallMicros(const RequestContext& ctx) {
+  return ctx.end != SteadyTime{} ? WallMicrosAt(ctx, ctx.end) : WallMicros(ctx);
 }
 
 // The credential a repeat offender is blocked by: its key, user, or else its address.
@@ -29,10 +44,65 @@ std::string_view OffenderSubject(const RequestContext& ctx) {
   return ctx.client_ip;
 }
 
+// Room for any formatted int64_t or reset duration (at most 20 characters).
+using FormatBuffer = std::array<char, 32>;
+
+std::string_view FormatInteger(int64_t value, FormatBuffer& buffer) {
+  char* end = std::to_chars(buffer.data(), buffer.data() + buffer.size(), value).ptr;
+  return {buffer.data(), static_cast<size_t>(end - buffer.data())};
+}
+
+// FormatResetDuration (rate_limit_filter.h) into `buffer`: integer formatting only, no
+// allocation (this runs for every model response).
+std::string_view FormatResetDurationTo(int64_t micros, FormatBuffer& buffer) {
+  char* out = buffer.data();
+  char* const last = buffer.data() + buffer.size();
+  auto put = [&](std::string_view text) {
+    for (char c : text) *out++ = c;
+  };
+  auto put_integer = [&](int64_t value) { out = std::to_chars(out, last, value).ptr; };
+  if (micros <= 0) {
+    put("0s");
+    return {buffer.data(), static_cast<size_t>(out - buffer.data())};
+  }
+  const int64_t ms = micros / 1000 + (micros % 1000 != 0);  // rounded up, without overflow
+  if (ms < 1000) {
+    put_integer(ms);
+    put("ms");
+  } else if (ms < 60'000) {
+    put_integer(ms / 1000);
+    if (int64_t fraction = ms % 1000; fraction != 0) {
+      const char digits[3] = {static_cast<char>('0' + fraction / 100),
+                              static_cast<char>('0' + fraction / 10 % 10),
+                              static_cast<char>('0' + fraction % 10)};
+      size_t length = 3;
+      while (digits[length - 1] == '0') --length;
+      put(".");
+      put(std::string_view(digits, length));
+    }
+    put("s");
+  } else {
+    int64_t seconds = (ms + 999) / 1000;
+    const int64_t hours = seconds / 3600;
+    const int64_t minutes = (seconds % 3600) / 60;
+    seconds %= 60;
+    if (hours > 0) {
+      put_integer(hours);
+      put("h");
+    }
+    put_integer(minutes);
+    put("m");
+    put_integer(seconds);
+    put("s");
+  }
+  return {buffer.data(), static_cast<size_t>(out - buffer.data())};
+}
+
 void AddRetryAfter(HeaderBlock& headers, int64_t retry_after_us) {
-  int64_t ms = std::max<int64_t>(1, (retry_after_us + 999) / 1000);
-  headers.Add("Retry-After", std::to_string((ms + 999) / 1000));
-  headers.Add("retry-after-ms", std::to_string(ms));
+  int64_t ms = std::max<int64_t>(1, retry_after_us / 1000 + (retry_after_us % 1000 > 0));
+  FormatBuffer buffer;
+  headers.Add("Retry-After", FormatInteger((ms + 999) / 1000, buffer));
+  headers.Add("retry-after-ms", FormatInteger(ms, buffer));
 }
 
 class RateLimitFilter final : public Filter {
@@ -88,9 +158,15 @@ class RateLimitFilter final : public Filter {
   }
 
   Verdict Apply(RequestContext& ctx, const Decision& decision) {
-    decision_ = decision;
+    KeepTightest(decision);
     if (decision.allowed) {
       charged_ = true;
+      // A stream may deliver its reserved completion tokens; past them, the budgets of
+      // policies that cut streams must grant each extra token first (budget_extension.h).
+      if (ctx.stream && extension_.Arm(planned_, model_, estimate_)) {
+        ctx.stream_budget = &extension_;
+        ctx.stream_token_allowance = estimate_.completion_tokens;
+      }
       return Verdict::Continue();
     }
     if (decision.fallback != nullptr && std::string_view(decision.fallback) == "fail_closed") {
@@ -149,32 +225,37 @@ class RateLimitFilter final : public Filter {
     return reply;
   }
 
-  // The tightest request-rate and token-rate counters, as OpenAI reports them.
-  void AddRateHeaders(HeaderBlock& headers) const {
-    const limits::CounterState* tightest[2] = {nullptr, nullptr};
-    for (size_t i = 0; i < decision_.count && i < planned_.meta.size(); ++i) {
+  // Keeps the tightest request-rate and token-rate counters of `decision`, as OpenAI
+  // reports them (rather than a copy of the whole ~400-byte Decision).
+  void KeepTightest(const Decision& decision) {
+    tightest_ = {};
+    for (size_t i = 0; i < decision.count && i < planned_.meta.size(); ++i) {
       int slot = planned_.meta[i].role == CheckRole::kRequests ? 0
                  : planned_.meta[i].role == CheckRole::kTokens ? 1
                                                                : -1;
       if (slot < 0) continue;
-      const limits::CounterState& state = decision_.counters[i];
-      if (tightest[slot] == nullptr || state.remaining < tightest[slot]->remaining) {
-        tightest[slot] = &state;
+      const limits::CounterState& state = decision.counters[i];
+      if (!tightest_[slot] || state.remaining < tightest_[slot]->remaining) {
+        tightest_[slot] = state;
       }
     }
-    static constexpr std::string_view kSuffix[2] = {"requests", "tokens"};
+  }
+
+  void AddRateHeaders(HeaderBlock& headers) const {
+    // Every model response carries these: constant names, values formatted on the stack.
+    static constexpr std::string_view kNames[2][3] = {
+        {"x-ratelimit-limit-requests", "x-ratelimit-remaining-requests",
+         "x-ratelimit-reset-requests"},
+        {"x-ratelimit-limit-tokens", "x-ratelimit-remaining-tokens", "x-ratelimit-reset-tokens"}};
+    FormatBuffer buffer;
     for (int slot = 0; slot < 2; ++slot) {
-      if (tightest[slot] == nullptr) continue;
-      std::string name = "x-ratelimit-limit-";
-      name.append(kSuffix[slot]);
+      const std::optional<limits::CounterState>& state = tightest_[slot];
+      if (!state) continue;
       // Add, not Set: upstream x-ratelimit-* headers are never forwarded (providers/openai),
       // and a reply built here has none yet.
-      headers.Add(name, std::to_string(tightest[slot]->limit));
-      name.replace(12, 5, "remaining");
-      headers.Add(name, std::to_string(tightest[slot]->remaining));
-      name = "x-ratelimit-reset-";
-      name.append(kSuffix[slot]);
-      headers.Add(name, FormatResetDuration(tightest[slot]->reset_us));
+      headers.Add(kNames[slot][0], FormatInteger(state->limit, buffer));
+      headers.Add(kNames[slot][1], FormatInteger(state->remaining, buffer));
+      headers.Add(kNames[slot][2], FormatResetDurationTo(state->reset_us, buffer));
     }
   }
 
@@ -209,7 +290,7 @@ class RateLimitFilter final : public Filter {
       ++kept;
     }
     if (kept > 0) {
-      runtime_.store().Adjust(std::span(planned_.checks.data(), kept), WallMicros(ctx));
+      runtime_.store().Adjust(std::span(planned_.checks.data(), kept), CompletedWallMicros(ctx));
     }
   }
 
@@ -218,39 +299,16 @@ class RateLimitFilter final : public Filter {
   int64_t now_us_ = 0;
   limits::RequestEstimate estimate_;
   limits::PlannedChecks planned_;
-  Decision decision_;
+  BudgetExtension extension_{runtime_};
+  std::array<std::optional<limits::CounterState>, 2> tightest_;  // [requests, tokens]
   bool charged_ = false;
 };
 
 }  // namespace
 
 std::string FormatResetDuration(int64_t micros) {
-  // Integer formatting only: this runs for every model response.
-  if (micros <= 0) return "0s";
-  int64_t ms = (micros + 999) / 1000;
-  if (ms < 1000) return std::to_string(ms) + "ms";
-  if (ms < 60'000) {
-    std::string out = std::to_string(ms / 1000);
-    if (int64_t fraction = ms % 1000; fraction != 0) {
-      char digits[4] = {static_cast<char>('0' + fraction / 100),
-                        static_cast<char>('0' + fraction / 10 % 10),
-                        static_cast<char>('0' + fraction % 10), 0};
-      size_t length = 3;
-      while (digits[length - 1] == '0') --length;
-      out.push_back('.');
-      out.append(digits, length);
-    }
-    out.push_back('s');
-    return out;
-  }
-  int64_t seconds = (ms + 999) / 1000;
-  int64_t hours = seconds / 3600;
-  int64_t minutes = (seconds % 3600) / 60;
-  seconds %= 60;
-  std::string out;
-  if (hours > 0) out = std::to_string(hours) + "h";
-  out += std::to_string(minutes) + "m" + std::to_string(seconds) + "s";
-  return out;
+  FormatBuffer buffer;
+  return std::string(FormatResetDurationTo(micros, buffer));
 }
 
 std::unique_ptr<Filter> RateLimitFilterFactory::NewFilter() const {

@@ -4,8 +4,10 @@
 // Retry-After when a counter refuses (a refused request consumes no quota), adds OpenAI's
 // x-ratelimit-* headers to every model response, and settles the token and money
 // reservations with the real usage when the request completes (refund or extra charge;
-// the concurrency slot is released, also on errors and disconnects). Repeat offenders are
-// blocked for a cool-down. Factory immutable and thread-safe.
+// the concurrency slot is released, also on errors and disconnects). A stream that runs
+// past its reservation is cut at the cap of a budget whose policy says `cut`
+// (budget_extension.h). Repeat offenders are blocked for a cool-down. Factory immutable and
+// thread-safe.
 #pragma once
 
 #include "core/filter.h"

@@ -21,8 +21,14 @@ std::string_view UpstreamPathSuffix(RouteKind route) {
 }
 
 void BuildUpstreamBody(RequestContext& ctx, const ModelConfig& model, std::string& out) {
+  BuildUpstreamBody(ctx, model.upstream_model, out);
+}
+
+void BuildUpstreamBody(RequestContext& ctx, std::string_view upstream_model, std::string& out) {
   boost::json::object& body = *ctx.JsonBody();
-  if (ctx.requested_model != model.upstream_model) body["model"] = model.upstream_model;
+  const boost::json::value* current = body.if_contains("model");
+  const boost::json::string* name = current != nullptr ? current->if_string() : nullptr;
+  if (name == nullptr || *name != upstream_model) body["model"] = upstream_model;
   if (ctx.stream) {
     boost::json::value& options = body["stream_options"];
     if (!options.is_object()) options.emplace_object();

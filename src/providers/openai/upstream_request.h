@@ -17,6 +17,9 @@ std::string_view UpstreamPathSuffix(RouteKind route);
 
 // REQUIRES: ctx.JsonBody() is an object (the model was resolved).
 void BuildUpstreamBody(RequestContext& ctx, const ModelConfig& model, std::string& out);
+// The same for one deployment's model name: called again for each attempt of a retried or
+// fallen-back request, so "model" is compared with what the body holds now.
+void BuildUpstreamBody(RequestContext& ctx, std::string_view upstream_model, std::string& out);
 
 // The request head: request line, Host, framing, the provider key (from config, never
 // from the client), the backend's static headers and the headers filters added.

@@ -1,6 +1,6 @@
 // The SQLite schema of the store as ordered migrations. Stateless; see migrations.h.
 //
-// Schema (version 1; version 2 below). Times are Unix seconds, 0 = never/not set, except
+// Schema (version 1; versions 2 and 3 below). Times are Unix seconds, 0 = never/not set, except
 // audit_log.time_ms and usage_records.time_ms.
 // Every column is NOT NULL: absent strings are '' and lists '[]', so rows map 1:1 to the
 // records in store/store.h.
@@ -30,6 +30,12 @@
 //                 indexes (time_ms), (key_id, time_ms), (user_id, time_ms),
 //                 (team_id, time_ms), (model_requested, time_ms): every report filters a
 //                 time range, usually for one principal or model
+// Version 3 (per-key limit overrides, core/key_limits.h): api_keys gains
+//   limit_requests_per_minute, limit_tokens_per_minute, limit_concurrency,
+//   limit_budget_usd_micros, limit_budget_usd_period ('day'|'week'|'month'),
+//   limit_budget_tokens, limit_budget_tokens_period; 0 = not overridden, so existing keys
+//   read back with no overrides. Columns rather than one JSON blob: typed, NOT NULL like the
+//   rest of the row, and each maps to one KeyLimits field.
 // Add a migration by appending to kMigrations; never edit one that has shipped.
 #include "store/sqlite/migrations.h"
 
@@ -157,9 +163,20 @@ CREATE INDEX usage_records_by_team ON usage_records(team_id, time_ms);
 CREATE INDEX usage_records_by_model ON usage_records(model_requested, time_ms);
 )sql";
 
+constexpr const char* kSchemaV3 = R"sql(
+ALTER TABLE api_keys ADD COLUMN limit_requests_per_minute INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE api_keys ADD COLUMN limit_tokens_per_minute INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE api_keys ADD COLUMN limit_concurrency INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE api_keys ADD COLUMN limit_budget_usd_micros INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE api_keys ADD COLUMN limit_budget_usd_period TEXT NOT NULL DEFAULT 'month';
+ALTER TABLE api_keys ADD COLUMN limit_budget_tokens INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE api_keys ADD COLUMN limit_budget_tokens_period TEXT NOT NULL DEFAULT 'month';
+)sql";
+
 constexpr Migration kMigrations[] = {
     {1, kSchemaV1},
     {2, kSchemaV2},
+    {3, kSchemaV3},
 };
 
 StoreResult<int64_t> CurrentVersion(Database& db) {

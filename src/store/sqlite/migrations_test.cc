@@ -1,6 +1,7 @@
 // Tests of schema migrations and connection set-up: a fresh file gets every version once, a
 // reopen applies nothing, a database from a newer build is refused, only missing scripts
-// run, a failing script leaves no trace, and connections get WAL and foreign keys.
+// run, a failing script leaves no trace, connections get WAL and foreign keys, and keys made
+// before version 3 read back without limit overrides.
 #include "store/sqlite/migrations.h"
 
 #include <gtest/gtest.h>
@@ -126,6 +127,50 @@ TEST(SqliteStoreMigrations, AFailingScriptIsRolledBackAndNotRecorded) {
   EXPECT_TRUE(TableExists(*db, "t1"));
   EXPECT_FALSE(TableExists(*db, "t2"));
   EXPECT_EQ(QueryInt(*db, "SELECT MAX(version) FROM schema_migrations"), 1);
+}
+
+TEST(SqliteStoreMigrations, KeysFromVersion2ReadBackWithoutLimitOverrides) {
+  TempDbPath path("migrations_v3");
+  {
+    std::unique_ptr<Database> db = OpenRaw(path.path());
+    ASSERT_NE(db, nullptr);
+    std::string error;
+    ASSERT_TRUE(ApplyMigrations(*db, Migrations().first(2), &error)) << error;
+    ASSERT_TRUE(db->Exec("INSERT INTO api_keys VALUES ('key_old', 'old', 'hash-old', 'sk-sl-o', "
+                         "'', '', '[\"user\"]', '', '[]', '{}', 10, 0, 0, 0, 0)",
+                         "insert a version-2 key")
+                    .ok());
+  }
+  std::unique_ptr<SqliteStore> store = OpenOrDie(path.path());
+  ASSERT_NE(store, nullptr);
+  StoreResult<std::optional<ApiKeyRecord>> key = store->GetKey("key_old");
+  ASSERT_TRUE(key.ok()) << key.error().message;
+  ASSERT_TRUE(key->has_value());
+  EXPECT_EQ((*key)->name, "old");
+  EXPECT_TRUE((*key)->limits.empty());
+  EXPECT_EQ((*key)->limits, KeyLimits{});
+}
+
+TEST(SqliteStoreMigrations, AnUnknownStoredBudgetPeriodIsReportedNotGuessed) {
+  TempDbPath path("migrations_bad_period");
+  {
+    std::unique_ptr<SqliteStore> store = OpenOrDie(path.path());
+    ASSERT_NE(store, nullptr);
+    ApiKeyRecord key = MakeKey("key_a");
+    key.limits.budget_tokens = 100;
+    ASSERT_TRUE(store->InsertKey(key).ok());
+  }
+  {
+    std::unique_ptr<Database> db = OpenRaw(path.path());
+    ASSERT_NE(db, nullptr);
+    ASSERT_TRUE(db->Exec("UPDATE api_keys SET limit_budget_tokens_period = 'year'", "damage").ok());
+  }
+  std::unique_ptr<SqliteStore> store = OpenOrDie(path.path());
+  ASSERT_NE(store, nullptr);
+  StoreResult<std::optional<ApiKeyRecord>> key = store->GetKey("key_a");
+  ASSERT_FALSE(key.ok());
+  EXPECT_EQ(key.error().code, StoreErrorCode::kUnavailable);
+  EXPECT_NE(key.error().message.find("period"), std::string::npos) << key.error().message;
 }
 
 TEST(SqliteStoreMigrations, ConnectionsUseWalSynchronousNormalAndForeignKeys) {

@@ -1,5 +1,6 @@
-// SqliteStore: the api_keys table (insert, lookups, keyset-paginated listing, update,
-// revocation, batched usage). Not thread-safe: one thread at a time per instance.
+// SqliteStore: the api_keys table (insert, lookups, keyset-paginated listing, update with
+// the key's limit overrides, revocation, batched usage). Not thread-safe: one thread at a
+// time per instance.
 #include <string>
 
 #include "store/sqlite/sqlite_common.h"
@@ -14,7 +15,10 @@ using sqlite::Statement;
 
 constexpr char kSelectKey[] =
     "SELECT id, name, hash, prefix, user_id, team_id, roles, tier, allowed_models, metadata, "
-    "created_at, expires_at, revoked_at, last_used_at, request_count FROM api_keys ";
+    "created_at, expires_at, revoked_at, last_used_at, request_count, "
+    "limit_requests_per_minute, limit_tokens_per_minute, limit_concurrency, "
+    "limit_budget_usd_micros, limit_budget_usd_period, limit_budget_tokens, "
+    "limit_budget_tokens_period FROM api_keys ";
 
 StoreResult<ApiKeyRecord> ReadKey(const Statement& stmt) {
   ApiKeyRecord key;
@@ -35,6 +39,19 @@ StoreResult<ApiKeyRecord> ReadKey(const Statement& stmt) {
   key.revoked_at = stmt.Int(12);
   key.last_used_at = stmt.Int(13);
   key.request_count = stmt.Int(14);
+  key.limits.requests_per_minute = stmt.Int(15);
+  key.limits.tokens_per_minute = stmt.Int(16);
+  key.limits.concurrency = stmt.Int(17);
+  key.limits.budget_usd_micros = stmt.Int(18);
+  std::optional<KeyLimitPeriod> usd_period = ParseKeyLimitPeriod(stmt.Text(19));
+  key.limits.budget_tokens = stmt.Int(20);
+  std::optional<KeyLimitPeriod> tokens_period = ParseKeyLimitPeriod(stmt.Text(21));
+  if (!usd_period || !tokens_period) {
+    return sqlite::Corrupt("api key " + key.id +
+                           ": stored budget period is not day, week or month");
+  }
+  key.limits.budget_usd_period = *usd_period;
+  key.limits.budget_tokens_period = *tokens_period;
   return key;
 }
 
@@ -43,6 +60,11 @@ std::optional<StoreError> CheckKey(const ApiKeyRecord& key) {
   if (key.hash.empty()) return sqlite::Invalid("api key " + key.id + ": hash is empty");
   if (!sqlite::IsJsonObject(key.metadata_json)) {
     return sqlite::Invalid("api key " + key.id + ": metadata is not a JSON object");
+  }
+  const KeyLimits& limits = key.limits;
+  if (limits.requests_per_minute < 0 || limits.tokens_per_minute < 0 || limits.concurrency < 0 ||
+      limits.budget_usd_micros < 0 || limits.budget_tokens < 0) {
+    return sqlite::Invalid("api key " + key.id + ": a limit is negative");
   }
   return std::nullopt;
 }
@@ -56,8 +78,8 @@ StoreResult<std::optional<ApiKeyRecord>> ReadOptionalKey(Statement& stmt, std::s
   return std::optional<ApiKeyRecord>(std::move(*key));
 }
 
-// Parameters ?1..?10, shared by INSERT and UPDATE: id, name, hash, prefix, user_id,
-// team_id, roles, tier, allowed_models, metadata.
+// Parameters ?1..?10 and ?16..?22, shared by INSERT and UPDATE: id, name, hash, prefix,
+// user_id, team_id, roles, tier, allowed_models, metadata, then the seven limit columns.
 void BindKeyFields(Statement& stmt, const ApiKeyRecord& key) {
   stmt.Bind(1, key.id);
   stmt.Bind(2, key.name);
@@ -69,6 +91,14 @@ void BindKeyFields(Statement& stmt, const ApiKeyRecord& key) {
   stmt.Bind(8, key.tier);
   stmt.Bind(9, sqlite::EncodeStringList(key.allowed_models));
   stmt.Bind(10, key.metadata_json);
+  const KeyLimits& limits = key.limits;
+  stmt.Bind(16, limits.requests_per_minute);
+  stmt.Bind(17, limits.tokens_per_minute);
+  stmt.Bind(18, limits.concurrency);
+  stmt.Bind(19, limits.budget_usd_micros);
+  stmt.Bind(20, KeyLimitPeriodName(limits.budget_usd_period));
+  stmt.Bind(21, limits.budget_tokens);
+  stmt.Bind(22, KeyLimitPeriodName(limits.budget_tokens_period));
 }
 
 }  // namespace
@@ -78,7 +108,10 @@ StoreResult<void> SqliteStore::InsertKey(const ApiKeyRecord& key) {
   Statement stmt = db_->Prepare(
       "INSERT INTO api_keys (id, name, hash, prefix, user_id, team_id, roles, tier, "
       "allowed_models, metadata, created_at, expires_at, revoked_at, last_used_at, "
-      "request_count) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)");
+      "request_count, limit_requests_per_minute, limit_tokens_per_minute, limit_concurrency, "
+      "limit_budget_usd_micros, limit_budget_usd_period, limit_budget_tokens, "
+      "limit_budget_tokens_period) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, "
+      "?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22)");
   BindKeyFields(stmt, key);
   stmt.Bind(11, key.created_at);
   stmt.Bind(12, key.expires_at);
@@ -135,8 +168,10 @@ StoreResult<void> SqliteStore::UpdateKey(const ApiKeyRecord& key) {
   if (std::optional<StoreError> invalid = CheckKey(key)) return *invalid;
   Statement stmt = db_->Prepare(
       "UPDATE api_keys SET name = ?2, hash = ?3, prefix = ?4, user_id = ?5, team_id = ?6, "
-      "roles = ?7, tier = ?8, allowed_models = ?9, metadata = ?10, expires_at = ?11 "
-      "WHERE id = ?1");
+      "roles = ?7, tier = ?8, allowed_models = ?9, metadata = ?10, expires_at = ?11, "
+      "limit_requests_per_minute = ?16, limit_tokens_per_minute = ?17, limit_concurrency = ?18, "
+      "limit_budget_usd_micros = ?19, limit_budget_usd_period = ?20, limit_budget_tokens = ?21, "
+      "limit_budget_tokens_period = ?22 WHERE id = ?1");
   BindKeyFields(stmt, key);
   stmt.Bind(11, key.expires_at);
   StoreResult<void> done = stmt.Run("update api key");

@@ -1,6 +1,6 @@
 // Tests of the api_keys part of SqliteStore: exact round trips, conflicts and their
-// messages, input checks, keyset pagination with filters, updates, revocation and the
-// arithmetic of batched usage.
+// messages, input checks, keyset pagination with filters, updates (limit overrides
+// included), revocation and the arithmetic of batched usage.
 #include <gtest/gtest.h>
 
 #include <cstdio>
@@ -30,6 +30,19 @@ void ExpectSameKey(const ApiKeyRecord& a, const ApiKeyRecord& b) {
   EXPECT_EQ(a.revoked_at, b.revoked_at);
   EXPECT_EQ(a.last_used_at, b.last_used_at);
   EXPECT_EQ(a.request_count, b.request_count);
+  EXPECT_EQ(a.limits, b.limits);
+}
+
+KeyLimits EveryLimit() {
+  KeyLimits limits;
+  limits.requests_per_minute = 600;
+  limits.tokens_per_minute = 200000;
+  limits.concurrency = 8;
+  limits.budget_usd_micros = 25'000'000;
+  limits.budget_usd_period = KeyLimitPeriod::kWeek;
+  limits.budget_tokens = 1'000'000;
+  limits.budget_tokens_period = KeyLimitPeriod::kDay;
+  return limits;
 }
 
 class SqliteStoreKeys : public testing::Test {
@@ -85,6 +98,74 @@ TEST_F(SqliteStoreKeys, InsertedKeyRoundTripsExactly) {
   missing = store_->FindKeyByHash("no-such-hash");
   ASSERT_TRUE(missing.ok());
   EXPECT_FALSE(missing->has_value());
+}
+
+TEST_F(SqliteStoreKeys, LimitOverridesRoundTripThroughInsertGetFindAndList) {
+  ApiKeyRecord plain = MakeKey("key_a");
+  ApiKeyRecord limited = MakeKey("key_b");
+  limited.limits = EveryLimit();
+  ASSERT_TRUE(store_->InsertKey(plain).ok());
+  ASSERT_TRUE(store_->InsertKey(limited).ok());
+  EXPECT_TRUE(MustGet("key_a").limits.empty());
+  ExpectSameKey(MustGet("key_b"), limited);
+  StoreResult<std::optional<ApiKeyRecord>> by_hash = store_->FindKeyByHash(limited.hash);
+  ASSERT_TRUE(by_hash.ok() && by_hash->has_value());
+  EXPECT_EQ((*by_hash)->limits, EveryLimit());
+  StoreResult<std::vector<ApiKeyRecord>> listed = store_->ListKeys({}, Page{10, ""});
+  ASSERT_TRUE(listed.ok());
+  ASSERT_EQ(listed->size(), 2u);
+  EXPECT_TRUE((*listed)[0].limits.empty());
+  EXPECT_EQ((*listed)[1].limits, EveryLimit());
+
+  // Every period is stored by name and read back.
+  for (KeyLimitPeriod period :
+       {KeyLimitPeriod::kDay, KeyLimitPeriod::kWeek, KeyLimitPeriod::kMonth}) {
+    limited.limits.budget_usd_period = period;
+    limited.limits.budget_tokens_period = period;
+    ASSERT_TRUE(store_->UpdateKey(limited).ok());
+    EXPECT_EQ(MustGet("key_b").limits, limited.limits);
+  }
+}
+
+TEST_F(SqliteStoreKeys, UpdateSetsAndClearsLimitOverrides) {
+  ASSERT_TRUE(store_->InsertKey(MakeKey("key_a")).ok());
+  ApiKeyRecord key = MustGet("key_a");
+  key.limits.tokens_per_minute = 5000;
+  ASSERT_TRUE(store_->UpdateKey(key).ok());
+  KeyLimits only_tokens;
+  only_tokens.tokens_per_minute = 5000;
+  EXPECT_EQ(MustGet("key_a").limits, only_tokens);
+  key.limits = EveryLimit();
+  ASSERT_TRUE(store_->UpdateKey(key).ok());
+  EXPECT_EQ(MustGet("key_a").limits, EveryLimit());
+  key.limits = KeyLimits{};
+  ASSERT_TRUE(store_->UpdateKey(key).ok());
+  EXPECT_TRUE(MustGet("key_a").limits.empty());
+  // Usage batches and revocation leave the overrides alone.
+  key.limits = EveryLimit();
+  ASSERT_TRUE(store_->UpdateKey(key).ok());
+  ASSERT_TRUE(store_->RecordKeyUsage({{"key_a", 10, 1}}).ok());
+  ASSERT_TRUE(store_->RevokeKey("key_a", 20).ok());
+  EXPECT_EQ(MustGet("key_a").limits, EveryLimit());
+}
+
+TEST_F(SqliteStoreKeys, NegativeLimitsAreInvalidAndChangeNothing) {
+  for (int64_t KeyLimits::*field :
+       {&KeyLimits::requests_per_minute, &KeyLimits::tokens_per_minute, &KeyLimits::concurrency,
+        &KeyLimits::budget_usd_micros, &KeyLimits::budget_tokens}) {
+    ApiKeyRecord key = MakeKey("key_neg");
+    key.limits.*field = -1;
+    StoreResult<void> result = store_->InsertKey(key);
+    ASSERT_FALSE(result.ok());
+    EXPECT_EQ(result.error().code, StoreErrorCode::kInvalid) << result.error().message;
+  }
+  ASSERT_TRUE(store_->InsertKey(MakeKey("key_a")).ok());
+  ApiKeyRecord key = MustGet("key_a");
+  key.limits.concurrency = -3;
+  StoreResult<void> update = store_->UpdateKey(key);
+  ASSERT_FALSE(update.ok());
+  EXPECT_EQ(update.error().code, StoreErrorCode::kInvalid);
+  EXPECT_TRUE(MustGet("key_a").limits.empty());
 }
 
 TEST_F(SqliteStoreKeys, DuplicateIdOrHashIsAConflictWithoutTheHashInTheMessage) {
@@ -203,6 +284,7 @@ TEST_F(SqliteStoreKeys, UpdateReplacesTheEditableFieldsOnly) {
   changed.allowed_models = {"*"};
   changed.metadata_json = "{}";
   changed.expires_at = 0;
+  changed.limits = EveryLimit();
   changed.created_at = 1;       // not editable
   changed.revoked_at = 0;       // not editable
   changed.request_count = 100;  // not editable

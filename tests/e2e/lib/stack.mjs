@@ -66,7 +66,10 @@ export function startProcess(bin, args, env = {}, ready = /listening on http:\/\
     };
     child.stdout.on("data", onData);
     child.stderr.on("data", onData);
-    child.on("exit", (code) => reject(new Error(`${bin} exited with ${code}:\n${output}`)));
+    child.on("exit", (code) => {
+      clearTimeout(timer);  // a process that died before it was ready fails at once
+      reject(new Error(`${bin} exited with ${code}:\n${output}`));
+    });
   });
 }
 

@@ -1,0 +1,97 @@
+// Settings of model groups (issue 5): a model's deployments, its balancer and hash key,
+// retries, circuit breaker, outlier detection and fallbacks, plus the `routing:` defaults
+// every model inherits. Plain values read by config/routing_loader; routing/routing_runtime
+// turns them into live objects (balancers, breakers, detectors, budgets). Part of the
+// immutable Snapshot; thread-safe.
+#pragma once
+
+#include <array>
+#include <chrono>
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+namespace sluice {
+
+struct BackendConfig;
+struct ModelConfig;
+
+// One deployment of a model group: a backend plus the model name sent to it.
+struct DeploymentConfig {
+  const BackendConfig* backend = nullptr;
+  std::string upstream_model;
+  uint32_t weight = 1;                                    // 0: drained (never picked)
+  std::vector<std::pair<std::string, std::string>> tags;  // informational (region, tier, cost)
+  // "<backend>/<upstream_model>": the deployment's identity. Live state (stats, breaker) is
+  // keyed by it, consistent hashing places the deployment by it.
+  std::string key;
+};
+
+// The balancer names routing/balancer.h ParseBalancerKind accepts (config/ cannot depend on
+// routing/; a routing test checks the two lists agree).
+inline constexpr std::array<std::string_view, 7> kBalancerNames{
+    "round_robin", "weighted_round_robin", "random", "least_outstanding", "p2c_ewma", "ring_hash",
+    "maglev"};
+
+// What the consistent-hash balancers hash: the principal's user, its API key, a request
+// header or the client address. A request without the key hashes its client address.
+enum class HashKeyKind : uint8_t { kNone, kUser, kApiKey, kHeader, kClientIp };
+
+struct HashKeyConfig {
+  HashKeyKind kind = HashKeyKind::kNone;
+  std::string header;  // kHeader: the header name
+};
+
+struct RetryConfig {
+  uint32_t attempts = 2;  // retries after the first attempt, each on another deployment
+  std::chrono::milliseconds backoff_base{100};
+  std::chrono::milliseconds backoff_max{2'000};
+  double budget_ratio = 0.2;
+  uint32_t budget_min_concurrent = 3;
+};
+
+struct BreakerConfig {
+  uint32_t consecutive_failures = 5;  // 0: off
+  double failure_ratio = 0;           // 0: off
+  uint32_t minimum_requests = 20;
+  std::chrono::milliseconds window{10'000};
+  std::chrono::milliseconds open_duration{30'000};
+  uint32_t half_open_probes = 1;
+  bool operator==(const BreakerConfig&) const = default;
+};
+
+struct OutlierConfig {
+  uint32_t consecutive_errors = 5;            // 0: off
+  uint32_t consecutive_connect_failures = 0;  // 0: off
+  std::chrono::milliseconds base_ejection_time{30'000};
+  std::chrono::milliseconds max_ejection_time{300'000};
+  std::chrono::milliseconds interval{10'000};
+  double max_ejection_percent = 10;
+  double panic_threshold_percent = 50;
+  bool operator==(const OutlierConfig&) const = default;
+};
+
+// Error classes after which a request moves on to a fallback group (bits of `on`).
+enum FallbackOn : uint8_t {
+  kFallbackRateLimited = 1 << 0,    // the last attempt got 429
+  kFallbackUnavailable = 1 << 1,    // connect failure, reset, timeout, 5xx, no deployment
+  kFallbackContextWindow = 1 << 2,  // 400 context_length_exceeded
+  kFallbackContentPolicy = 1 << 3,  // 400 content_policy_violation / content_filter
+};
+
+struct FallbackConfig {
+  uint8_t on = kFallbackRateLimited | kFallbackUnavailable;
+  std::string to;                      // model name or alias, as configured
+  const ModelConfig* model = nullptr;  // resolved by the loader
+};
+
+// The `routing:` section: what every model group uses unless it overrides a block.
+struct RoutingDefaults {
+  RetryConfig retries;
+  BreakerConfig circuit_breaker;
+  OutlierConfig outlier_detection;
+};
+
+}  // namespace sluice
