@@ -24,6 +24,7 @@
 #include "limits/token_estimator.h"
 #include "server.h"
 #include "tests/testing/fake_upstream.h"
+#include "tests/testing/gateway_harness.h"
 #include "tests/testing/test_client.h"
 #include "usage/usage_journal.h"
 #include "usage/usage_record.h"
@@ -214,26 +215,12 @@ class BudgetGateway {
         "models:\n  - name: m\n    backend: up\n    upstream_model: up-m\n"
         "store:\n  sqlite: " +
         db() + "\nfilters:\n  - request_id: {}\n" + filters + extra;
-    TestCatalog catalog(&runtime_.services, script);
-    LoadResult result = LoadConfigText(yaml, "budget_cut_test.yaml", catalog);
-    for (const std::string& error : result.errors) ADD_FAILURE() << error;
-    if (!result.snapshot) throw std::runtime_error("invalid test configuration");
-    snapshot_ = result.snapshot;
-    std::vector<std::string> errors;
-    if (!OpenRuntime(snapshot_, runtime_, errors)) {
-      for (const std::string& error : errors) ADD_FAILURE() << error;
-      throw std::runtime_error("cannot open the runtime");
-    }
-    server_ = std::make_unique<Server>(snapshot_, &runtime_.services);
-    std::string error;
-    if (!server_->Start(error)) throw std::runtime_error(error);
-  }
-  ~BudgetGateway() {
-    server_->Drain(std::chrono::seconds(5));
-    server_.reset();
+    gateway_ = std::make_unique<GatewayHarness>(yaml, "", [script](const Services* services) {
+      return std::make_unique<TestCatalog>(services, script);
+    });
   }
 
-  uint16_t port() const { return server_->port(); }
+  uint16_t port() const { return gateway_->port(); }
 
   // Every record in the journal right now, by request id.
   std::map<std::string, UsageRecord> Journaled() const {
@@ -264,9 +251,7 @@ class BudgetGateway {
   };
   DirCleanup dir_cleanup_;
   std::string dir_;
-  std::shared_ptr<const Snapshot> snapshot_;
-  RuntimeServices runtime_;  // before server_: closed after the server has drained
-  std::unique_ptr<Server> server_;
+  std::unique_ptr<GatewayHarness> gateway_;
 };
 
 // What a client saw of one stream.

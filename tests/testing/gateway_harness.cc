@@ -30,13 +30,16 @@ std::string TempPath(const std::string& stem) {
 
 }  // namespace
 
-GatewayHarness::GatewayHarness(const std::string& yaml, const std::string& upstream_address) {
+GatewayHarness::GatewayHarness(const std::string& yaml, const std::string& upstream_address,
+                               const CatalogMaker& catalog) {
   access_log_path_ = TempPath("access.log");
   std::string text = yaml;
   ReplaceAll(text, "{upstream}", upstream_address);
   ReplaceAll(text, "{access_log}", access_log_path_);
-  filters::Registry registry(&runtime_.services);
-  LoadResult result = LoadConfigText(text, "test.yaml", registry);
+  std::unique_ptr<FilterCatalog> filters =
+      catalog ? catalog(&runtime_.services)
+              : std::make_unique<filters::Registry>(&runtime_.services);
+  LoadResult result = LoadConfigText(text, "test.yaml", *filters);
   for (const std::string& error : result.errors) ADD_FAILURE() << error;
   if (!result.snapshot) throw std::runtime_error("invalid test configuration");
   snapshot_ = result.snapshot;

@@ -5,18 +5,24 @@
 #pragma once
 
 #include <boost/json/value.hpp>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
 
+#include "config/filter_catalog.h"
 #include "server.h"
 
 namespace sluice::testing {
 
 class GatewayHarness {
  public:
+  // The filters' catalog, made for the harness's services (default: the real registry).
+  using CatalogMaker = std::function<std::unique_ptr<FilterCatalog>(const Services*)>;
+
   // REQUIRES: `yaml` is a valid configuration after substitution (the test fails otherwise).
-  explicit GatewayHarness(const std::string& yaml, const std::string& upstream_address = "");
+  explicit GatewayHarness(const std::string& yaml, const std::string& upstream_address = "",
+                          const CatalogMaker& catalog = nullptr);
   ~GatewayHarness();
 
   uint16_t port() const { return server_->port(); }
