@@ -17,9 +17,13 @@ policy shaped like make run's per-key policy, `per: [model]`, in-process counter
 records) and measures R1 and R3 with limits on against off, paired the same way; --only
 REDIS adds "sluice-redis" (the same policy with `store: redis`; run.py starts a
 redis-server pinned to the SUT's core, and its CPU is counted as the SUT's).
+--only ROUTING runs bench/benchlib/routing.py instead of the sluice/nginx systems: three
+sluice-mocks as one model group, one of them slow, under the same load for round_robin and
+p2c_ewma (p50/p99, throughput, the slow deployment's share counted at the mocks).
 
 Usage: python3 bench/run.py [--build build/release] [--reps 3] [--quick] [--only R1,R3]
        python3 bench/run.py --build build/release --only LIMITS,REDIS --reps 5
+       python3 bench/run.py --build build/release --only ROUTING --reps 3
 Standard library only. Every child process is stopped on exit, error or Ctrl-C.
 """
 
@@ -38,7 +42,7 @@ import urllib.error
 import urllib.request
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from benchlib import configs, driver, procs, report  # noqa: E402
+from benchlib import configs, driver, procs, report, routing  # noqa: E402
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -50,7 +54,7 @@ DURATIONS = {
 # Which scenarios produce which figures (--only selects by figure).
 SCENARIOS_FOR = {"R1": ["r1"], "R2": ["r1"], "R3": ["r3"], "R6": ["r6ttfe", "r6cpu"],
                  "R8": ["r6cpu", "hold"], "AUTH": ["r1", "r3"], "LIMITS": ["r1", "r3"],
-                 "REDIS": ["r1", "r3"]}
+                 "REDIS": ["r1", "r3"], "ROUTING": []}
 ORDER = ["r1", "r3", "r6ttfe", "r6cpu", "hold"]
 SUTS = ["sluice", "nginx", "direct"]
 AUTH_SUT = "sluice-auth"  # sluice with API key auth on; paired with "sluice" (auth off)
@@ -59,6 +63,8 @@ REDIS_SUT = "sluice-redis"  # sluice with limits on Redis; paired with "sluice"
 # Variants of sluice measured against it on R1 and R3 only, by the figure that asks for them.
 VARIANTS = {"AUTH": AUTH_SUT, "LIMITS": LIMITS_SUT, "REDIS": REDIS_SUT}
 VARIANT_SCENARIOS = ("r1", "r3")
+# Figures with their own systems and load (not sluice/nginx/direct): ROUTING (routing.py).
+OWN_SETUP = ("ROUTING",)
 NONSTREAM_MOCK = {"response_bytes": 1000}  # ~1.35 KB body, ~1.45 KB with head
 STREAM_MOCK = {"tokens": 64, "itl_ms": 20, "ttft_ms": 0}
 
@@ -82,7 +88,8 @@ def parse_args():
     p.add_argument("--quick", action="store_true", help="short durations (smoke test)")
     p.add_argument("--only", default="R1,R2,R3,R6,R8",
                    help="figures to measure: R1,R2,R3,R6,R8, AUTH (key auth on vs off), "
-                        "LIMITS (in-process limits on vs off), REDIS (limits on Redis vs off)")
+                        "LIMITS (in-process limits on vs off), REDIS (limits on Redis vs off), "
+                        "ROUTING (one slow deployment of three: round_robin vs p2c_ewma)")
     p.add_argument("--out", default=None, help="results JSON (default bench/results/<ts>.json)")
     p.add_argument("--sut-cpu", type=int, default=0)
     p.add_argument("--rig-cpu", type=int, default=1)
@@ -134,6 +141,8 @@ class Bench:
         self.mock_proc = None
         self.redis_proc = None  # the redis-server of the running sluice-redis
         self.redis_port = None
+        self.routing = None  # the ROUTING scenario (routing.RoutingBench), when asked for
+        self.routing_summary = None
 
     def cpu(self, which):
         if not self.pin:
@@ -431,8 +440,9 @@ class Bench:
     def run(self):
         reps = self.args.reps or (1 if self.args.quick else 3)
         self.start_spinners()
-        self.start_mock()
-        for rep in range(1, reps + 1):
+        if self.suts:
+            self.start_mock()
+        for rep in range(1, reps + 1) if self.suts else ():
             for sut in self.rep_order(rep):
                 self.ensure_mock()
                 try:
@@ -444,6 +454,12 @@ class Bench:
                     self.run_sut(sut, rep, proc, pids_fn, urls)
                 finally:
                     self.stop_sut(sut, proc)
+        if "ROUTING" in self.wanted:
+            if self.mock_proc is not None:
+                self.children.stop(self.mock_proc)  # its core is the routing mocks' now
+                self.mock_proc = None
+            self.routing = routing.RoutingBench(self)
+            self.routing_summary = self.routing.run(reps)
         return reps
 
     def rep_order(self, rep):
@@ -487,7 +503,11 @@ class Bench:
 
 
 def default_suts(wanted):
-    """The systems to run when --suts is not given (see its help)."""
+    """The systems to run when --suts is not given (see its help); none when only figures
+    with their own setup (ROUTING) are asked for."""
+    wanted = [f for f in wanted if f not in OWN_SETUP]
+    if not wanted:
+        return []
     suts = list(SUTS) if any(f not in VARIANTS for f in wanted) else ["sluice"]
     at = suts.index("sluice") + 1
     for figure, variant in VARIANTS.items():
@@ -556,11 +576,13 @@ def main():
             procs.set_autogroup_nice(previous_nice)
     summary = report.summarize(bench.runs, bench.pooled)
     tables = []
-    if any(f not in VARIANTS for f in bench.wanted):
+    if any(f not in VARIANTS and f not in OWN_SETUP for f in bench.wanted):
         tables.append(report.markdown_table(summary))
     for figure, variant in VARIANTS.items():
         if figure in bench.wanted:
             tables.append(report.variant_markdown_table(summary, figure))
+    if bench.routing_summary is not None:
+        tables.append(routing.markdown_table(bench.routing_summary))
     table = "\n\n".join(tables)
     print()
     print(table)
@@ -579,7 +601,8 @@ def main():
         json.dump({"machine": info, "args": vars(args), "reps": reps,
                    "elapsed_s": round(time.monotonic() - started, 1), "interrupted": interrupted,
                    "summary": summary, "table": table, "problems": bench.problems,
-                   "runs": bench.runs}, f, indent=1)
+                   "runs": bench.runs, "routing": bench.routing_summary,
+                   "routing_runs": bench.routing.runs if bench.routing else []}, f, indent=1)
     print(f"\nresults: {out} ({time.monotonic() - started:.0f}s)")
     if not args.keep_tmp:
         shutil.rmtree(bench.tmp, ignore_errors=True)

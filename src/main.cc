@@ -22,11 +22,9 @@ namespace {
 
 std::shared_ptr<const sluice::Snapshot> LoadOrReport(const std::string& path,
                                                      const sluice::Services* services) {
-  sluice::filters::Registry registry(services);
-  sluice::LoadResult result = sluice::LoadConfigFile(path, registry);
-  if (result.snapshot) sluice::AuthRuntime::Validate(*result.snapshot, result.errors);
+  sluice::LoadResult result = sluice::LoadGatewayConfig(path, services);
   for (const std::string& error : result.errors) std::cerr << error << '\n';
-  return result.errors.empty() ? result.snapshot : nullptr;
+  return result.snapshot;
 }
 
 int Serve(const std::string& config_path) {
@@ -46,10 +44,13 @@ int Serve(const std::string& config_path) {
     std::cerr << "sluice: " << message << '\n';
   }
   sluice::Server server(snapshot, &runtime.services);
+  server.EnableReload(config_path);
+  runtime.services.control = &server;
   return server.Serve([&](uint16_t port) {
-    spdlog::info("sluice {} listening on http://{}:{} ({} workers, {} models, config {})",
-                 sluice::kVersion, snapshot->server.listen.host, port, snapshot->server.workers,
-                 snapshot->models.size(), config_path);
+    spdlog::info(
+        "sluice {} listening on http://{}:{} ({} workers, {} models, config {} version 1 ({}))",
+        sluice::kVersion, snapshot->server.listen.host, port, snapshot->server.workers,
+        snapshot->models.size(), config_path, snapshot->content_id);
     if (server.admin_port() != 0) {
       spdlog::info("admin API on http://{}:{} (OpenAPI document at /openapi.json)",
                    snapshot->admin.listen.host, server.admin_port());
@@ -68,7 +69,10 @@ int main(int argc, char** argv) {
   spdlog::set_pattern("%Y-%m-%dT%H:%M:%S.%e%z %^%l%$ %v");
 
   std::string serve_config = "config/sluice.yaml";
-  CLI::App* serve = app.add_subcommand("serve", "Run the gateway until SIGTERM or SIGINT.");
+  CLI::App* serve = app.add_subcommand(
+      "serve",
+      "Run the gateway until SIGTERM or SIGINT. SIGHUP (or a change to the file, or POST "
+      "/admin/config/reload) reloads the configuration.");
   serve->add_option("-c,--config", serve_config, "Configuration file (YAML)")
       ->check(CLI::ExistingFile)
       ->capture_default_str();

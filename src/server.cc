@@ -10,8 +10,11 @@
 #include <boost/asio/steady_timer.hpp>
 
 #include "auth/auth_runtime.h"
+#include "config_file_watch.h"
+#include "http/health_probe.h"
 #include "limits/limits_runtime.h"
 #include "limits/redis_limiter_store.h"
+#include "routing/health_checker.h"
 #include "routing/routing_runtime.h"
 #include "store/sqlite/sqlite_store.h"
 #include "usage/usage_exporter.h"
@@ -81,6 +84,11 @@ bool OpenRuntime(std::shared_ptr<const Snapshot> snapshot, RuntimeServices& out,
     return false;
   }
   out.services.routing = out.routing.get();
+  // Active health checks of the backends that have a health_check (a reload calls Update).
+  out.health = std::make_unique<routing::HealthChecker>(std::make_unique<UpstreamHealthProber>());
+  out.health->Update(out.routing->current());
+  out.health->Start();
+  out.services.health = out.health.get();
   if (snapshot->limits.configured) {
     std::string error;
     out.limits = limits::LimitsRuntime::Create(snapshot->limits, error);
@@ -116,7 +124,20 @@ bool OpenRuntime(std::shared_ptr<const Snapshot> snapshot, RuntimeServices& out,
 }
 
 Server::Server(std::shared_ptr<const Snapshot> snapshot, const Services* services)
-    : snapshot_(std::move(snapshot)), services_(services) {}
+    : snapshot_(std::move(snapshot)), services_(services) {
+  auto first = std::make_shared<ConfigGeneration>();
+  first->snapshot = snapshot_;
+  if (services_ != nullptr && services_->routing != nullptr) {
+    // The table OpenRuntime built for this snapshot, or a new one over the same state.
+    first->routing = services_->routing->current();
+    std::string error;
+    if (!first->routing || &first->routing->snapshot() != snapshot_.get()) {
+      first->routing = services_->routing->BuildTable(snapshot_, error);
+    }
+    if (!first->routing) spdlog::error("routing: {}", error);
+  }
+  generation_ = std::move(first);
+}
 
 Server::~Server() {
   if (!threads_.empty()) Drain(std::chrono::seconds(0));
@@ -151,7 +172,7 @@ bool Server::Start(std::string& error) {
   ListenAddress address = snapshot_->server.listen;
   if (!PortIsFree(address, error)) return false;
   for (int i = 0; i < snapshot_->server.workers; ++i) {
-    auto worker = std::make_unique<Worker>(i, snapshot_, state_, services_);
+    auto worker = std::make_unique<Worker>(i, generation_, state_, services_);
     boost::system::error_code ec;
     uint16_t bound = worker->Listen(address, ec);
     if (ec) {
@@ -181,7 +202,7 @@ bool Server::StartAdmin(std::string& error) {
   }
   const ListenAddress& address = snapshot_->admin.listen;
   if (!PortIsFree(address, error)) return false;
-  auto worker = std::make_unique<Worker>(static_cast<int>(workers_.size()), snapshot_, state_,
+  auto worker = std::make_unique<Worker>(static_cast<int>(workers_.size()), generation_, state_,
                                          services_, WorkerRole::kAdmin);
   boost::system::error_code ec;
   admin_port_ = worker->Listen(address, ec);
@@ -248,6 +269,7 @@ int Server::Serve(const std::function<void(uint16_t port)>& on_listening) {
     return 1;
   }
   on_listening(port_);
+  if (!config_path_.empty() && snapshot_->server.watch_config) WatchConfigFile(io);
   asio::steady_timer poll(io);
   int signals_seen = 0;
   SteadyTime deadline{};
@@ -270,9 +292,7 @@ int Server::Serve(const std::function<void(uint16_t port)>& on_listening) {
                                                                       int signo) {
     if (ec) return;
     if (signo == SIGHUP) {
-      spdlog::info(
-          "SIGHUP received: configuration reload is reserved and not yet "
-          "implemented; ignoring");
+      if (signals_seen == 0) ReloadConfig("SIGHUP");
     } else if (++signals_seen == 1) {
       spdlog::info(
           "{} received: draining (up to {} ms)", signo == SIGTERM ? "SIGTERM" : "SIGINT",
@@ -296,6 +316,7 @@ int Server::Serve(const std::function<void(uint16_t port)>& on_listening) {
   }
   for (auto& w : workers_) w->io().stop();
   Join();
+  watch_.reset();
   spdlog::info("drained; exiting");
   return 0;
 }

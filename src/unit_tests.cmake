@@ -18,6 +18,9 @@ sluice_test(sluice_http_wire_test
 
 sluice_test(sluice_config_test
   SOURCES ${SLUICE_SRC}/config/units_test.cc ${SLUICE_SRC}/config/loader_test.cc
+          ${SLUICE_SRC}/config/health_check_loader_test.cc
+          ${SLUICE_SRC}/config/split_loader_test.cc
+          ${SLUICE_SRC}/config/deployment_limits_loader_test.cc
   DEPS sluice_config
   LABELS unit)
 
@@ -102,6 +105,9 @@ sluice_test(sluice_routing_resilience_test
           ${SLUICE_SRC}/routing/outlier_detector_test.cc
           ${SLUICE_SRC}/routing/retry_budget_test.cc ${SLUICE_SRC}/routing/backoff_test.cc
           ${SLUICE_SRC}/routing/model_group_test.cc
+          ${SLUICE_SRC}/routing/backend_health_test.cc ${SLUICE_SRC}/routing/health_checker_test.cc
+          ${SLUICE_SRC}/routing/traffic_split_test.cc
+          ${SLUICE_SRC}/routing/deployment_limits_test.cc
   DEPS sluice_routing
   LABELS unit)
 
@@ -109,4 +115,11 @@ sluice_test(sluice_routing_resilience_test
 sluice_test(sluice_admin_unit_test
   SOURCES ${SLUICE_SRC}/admin/key_limits_json_test.cc
   DEPS sluice_admin
+  LABELS unit)
+
+# The server's own parts that need no network: the configuration file watch (real inotify
+# in a temporary directory).
+sluice_test(sluice_server_test
+  SOURCES ${SLUICE_SRC}/config_file_watch_test.cc
+  DEPS sluice_server
   LABELS unit)

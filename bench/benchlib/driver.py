@@ -3,7 +3,8 @@
 The load generator prints "loadgen: measure start" / "loadgen: measure end" (and, in hold
 mode, "holding N connections") on stderr at those moments; this driver samples the SUT's CPU
 time at start and end of the measured window and its memory during it, so CPU per request
-covers exactly the requests the generator counted.
+covers exactly the requests the generator counted. A caller may also be told of the window's
+edges (`on_marker`), e.g. to read the mocks' request counters at the same moments.
 """
 
 import json
@@ -22,8 +23,11 @@ class Sut:
         self.pids = pids_fn
 
 
-def run_loadgen(children, loadgen, args, sut, cpu, timeout, nice=0, hold_settle=1.0):
-    """Runs `loadgen args...` pinned to `cpu`. Returns (report dict, samples dict)."""
+def run_loadgen(children, loadgen, args, sut, cpu, timeout, nice=0, hold_settle=1.0,
+                on_marker=None):
+    """Runs `loadgen args...` pinned to `cpu`. Returns (report dict, samples dict).
+    `on_marker("start")` / `on_marker("end")`, when given, run (on a reader thread) at the
+    edges of the measured window, right after the SUT's CPU is sampled."""
     proc = children.popen([loadgen] + args, cpu=cpu, nice=nice, stdout=subprocess.PIPE,
                           stderr=subprocess.PIPE, text=True)
     samples = {"foreign_start": None, "foreign_end": None, "cpu_start": None, "cpu_end": None,
@@ -48,6 +52,8 @@ def run_loadgen(children, loadgen, args, sut, cpu, timeout, nice=0, hold_settle=
                 if sut.pids():
                     samples["wait_start"] = procs.runqueue_wait_seconds(sut.pids())
                     samples["cpu_start"] = (time.monotonic(), procs.cpu_seconds(sut.pids()))
+                if on_marker is not None:
+                    on_marker("start")
                 in_window.set()
             elif line == "loadgen: measure end":
                 samples["foreign_end"] = (procs.system_busy_seconds(),
@@ -55,6 +61,8 @@ def run_loadgen(children, loadgen, args, sut, cpu, timeout, nice=0, hold_settle=
                 if sut.pids():
                     samples["wait_end"] = procs.runqueue_wait_seconds(sut.pids())
                     samples["cpu_end"] = (time.monotonic(), procs.cpu_seconds(sut.pids()))
+                if on_marker is not None:
+                    on_marker("end")
                 in_window.clear()
             elif line.startswith("holding "):
                 time.sleep(hold_settle)

@@ -1,20 +1,27 @@
 // Micro-benchmarks of issue 5's routing building blocks: one Pick per balancer kind with 3
 // and 100 deployments (consistent hashing on pre-hashed keys), the per-attempt bookkeeping
 // (live stats, breaker permit, outlier report), and "routing cost per request with 1 and
-// 100 model groups": the group lookup by model name in an unordered_map plus a P2C pick.
-// Single-threaded. Run: sluice-micro --benchmark_filter='Pick|Route|Attempt'
+// 100 model groups": the real path of one attempt (model lookup by name in a Snapshot, its
+// ModelGroup, retry-budget count, Begin/End). Single-threaded.
+// Run: sluice-micro --benchmark_filter='Pick|Route|Attempt'
 #include <benchmark/benchmark.h>
 
 #include <deque>
+#include <iostream>
 #include <memory>
+#include <optional>
 #include <string>
-#include <unordered_map>
 #include <vector>
 
+#include "config/loader.h"
+#include "filters/registry.h"
 #include "routing/balancer.h"
 #include "routing/circuit_breaker.h"
 #include "routing/deployment_stats.h"
+#include "routing/model_group.h"
 #include "routing/outlier_detector.h"
+#include "routing/retry_budget.h"
+#include "routing/routing_runtime.h"
 #include "routing/stable_hash.h"
 
 namespace sluice::bench {
@@ -83,26 +90,69 @@ BENCHMARK_CAPTURE(BM_PickRetry, p2c_ewma, BalancerKind::kP2cEwma)->Arg(3)->Arg(1
 BENCHMARK_CAPTURE(BM_PickRetry, ring_hash, BalancerKind::kRingHash)->Arg(3)->Arg(100);
 BENCHMARK_CAPTURE(BM_PickRetry, maglev, BalancerKind::kMaglev)->Arg(3)->Arg(100);
 
-// Routing cost per request: find the model group by name, then a P2C pick among its 3
-// deployments. range(0) = number of groups (1 or 100); requests cycle over all groups.
+// Routing cost per request, as UpstreamExchange::ServeGroup pays it for a request that
+// succeeds on its first attempt: the model looked up by name in a real Snapshot
+// (Snapshot::FindModel, what resolution does once the body's "model" is read), its group in
+// the request's RoutingTable, the retry budget's request count, Begin (exclusions from
+// breakers and ejections, the P2C-EWMA pick among 3 deployments, breaker permit, stats
+// start), End (stats with the latency, breaker, outlier report) and the two clock reads the
+// proxy takes around the attempt. range(0) = model groups in the config (1 or 100);
+// requests cycle over all of them.
 void BM_RouteLookupAndPick(benchmark::State& state) {
   const auto groups = static_cast<size_t>(state.range(0));
-  std::unordered_map<std::string, std::unique_ptr<BenchGroup>> table;
+  std::string yaml =
+      "server: {listen: 127.0.0.1:0, workers: 1}\nbackends:\n"
+      "  - {name: a, url: http://127.0.0.1:9/v1}\n  - {name: b, url: http://127.0.0.1:10/v1}\n"
+      "  - {name: c, url: http://127.0.0.1:11/v1}\nmodels:\n";
   std::vector<std::string> requested;
   for (size_t g = 0; g < groups; ++g) {
     std::string name = "org-model-" + std::to_string(g) + "-2024-07-18";
-    table.emplace(name, std::make_unique<BenchGroup>(BalancerKind::kP2cEwma, 3));
+    yaml += "  - name: " + name + "\n    balancer: p2c_ewma\n    deployments:\n";
+    for (const char* backend : {"a", "b", "c"}) {
+      yaml += "      - {backend: " + std::string(backend) + ", upstream_model: " + name + "}\n";
+    }
     requested.push_back(std::move(name));
   }
-  Xoshiro256 random(1);
-  const routing::PickInput in{.random = &random, .now = kNow};
-  size_t r = 0;
-  for (auto _ : state) {
-    const std::string& model = requested[r];
-    if (++r == requested.size()) r = 0;
-    const auto it = table.find(model);
-    benchmark::DoNotOptimize(it->second->balancer->Pick(in));
+  yaml += "filters:\n  - request_id: {}\n";
+  filters::Registry catalog;
+  LoadResult loaded = LoadConfigText(yaml, "routing-bench.yaml", catalog);
+  if (!loaded.snapshot) {
+    for (const std::string& e : loaded.errors) std::cerr << e << '\n';
+    state.SkipWithError("config did not load");
+    return;
   }
+  routing::RoutingRegistry registry(SystemClock::Instance());
+  std::string error;
+  auto table = routing::RoutingTable::Build(loaded.snapshot, registry, error);
+  if (!table) {
+    state.SkipWithError(error.c_str());
+    return;
+  }
+  const Snapshot& snapshot = *loaded.snapshot;
+  Xoshiro256 random(1);
+  size_t r = 0;
+  uint64_t failed = 0;
+  for (auto _ : state) {
+    const std::string_view model_name = requested[r];
+    if (++r == requested.size()) r = 0;
+    const ModelConfig* model = snapshot.FindModel(model_name);
+    const routing::ModelGroup* group = table->Group(*model);
+    routing::RetryBudget::RequestScope in_flight(group->group_state().budget);
+    routing::DeploymentMask tried;
+    const SteadyTime now = std::chrono::steady_clock::now();
+    std::optional<routing::AttemptTicket> ticket = group->Begin(tried, 0, random, now);
+    if (!ticket) {
+      ++failed;
+      continue;
+    }
+    tried.Set(ticket->index);
+    const SteadyTime ended = std::chrono::steady_clock::now();
+    // Deployments answer in 100, 110 and 120 ms: the EWMAs differ, as they do in production.
+    group->End(*ticket, routing::AttemptResult::kSuccess, ended,
+               milliseconds(100 + 10 * static_cast<int>(ticket->index)));
+    benchmark::DoNotOptimize(tried);
+  }
+  if (failed != 0) state.SkipWithError("a request found no deployment");
 }
 BENCHMARK(BM_RouteLookupAndPick)->Arg(1)->Arg(100);
 

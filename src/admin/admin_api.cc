@@ -10,6 +10,7 @@
 #include "auth/auth_reply.h"
 #include "auth/auth_runtime.h"
 #include "core/form_encoding.h"
+#include "core/gateway_control.h"
 #include "core/principal.h"
 
 namespace sluice {
@@ -41,6 +42,9 @@ const json::object& Body(const Call& call) { return *call.body; }
 
 constexpr Route kRoutes[] = {
     {{Method::kGet, "/admin/whoami", 0, ""}, nullptr},
+    // Answered from the running gateway (GatewayControl), not the store.
+    {{Method::kGet, "/admin/status", kPermConfigRead, ""}, nullptr},
+    {{Method::kPost, "/admin/config/reload", kPermConfigReload, "config.reload"}, nullptr},
     {{Method::kGet, "/admin/keys", kPermKeysRead, ""},
      [](AdminOps& ops, const Call& c) { return ops.ListKeys(c.query); }},
     {{Method::kPost, "/admin/keys", kPermKeysManage, "key.create"},
@@ -167,6 +171,31 @@ LocalReply WhoAmI(const Principal& principal) {
   return JsonReply(200, json::serialize(body));
 }
 
+// POST /admin/config/reload: the reload runs on the store pool (it reads and validates a
+// file), so the admin loop stays responsive.
+boost::asio::awaitable<LocalReply> ReloadConfig(AuthRuntime& auth, GatewayControl& control,
+                                                const RequestContext& ctx) {
+  GatewayControl* target = &control;
+  ReloadOutcome outcome =
+      co_await auth.store_pool().Run([target] { return target->ReloadConfig("admin API"); });
+  json::object details{{"version", outcome.version}, {"content_id", outcome.content_id}};
+  if (!outcome.ok) {
+    std::string message = "The configuration file was rejected; version " +
+                          std::to_string(outcome.version) + " stays in service.";
+    for (const std::string& error : outcome.errors) message += " " + error;
+    LocalReply reply = ErrorReply(ErrorClass::kInvalidRequest, message);
+    Audit(auth, ctx, "config.reload", "config", "rejected", reply.status, details);
+    co_return reply;
+  }
+  Audit(auth, ctx, "config.reload", "config", "ok", 200, details);
+  json::object body{{"object", "config.reload"},
+                    {"ok", true},
+                    {"version", outcome.version},
+                    {"content_id", outcome.content_id},
+                    {"unchanged", outcome.unchanged}};
+  co_return JsonReply(200, json::serialize(body));
+}
+
 // Replaces a "password" field by its argon2id "password_hash" (hashed on the hashing
 // pool); an API caller may never set password_hash itself.
 boost::asio::awaitable<std::optional<LocalReply>> HashPasswordField(AuthRuntime& auth,
@@ -201,7 +230,9 @@ std::span<const AdminRouteInfo> AdminRoutes() {
   return infos;
 }
 
-boost::asio::awaitable<LocalReply> HandleAdminRequest(AuthRuntime* auth, RequestContext& ctx) {
+boost::asio::awaitable<LocalReply> HandleAdminRequest(const Services& services,
+                                                      RequestContext& ctx) {
+  AuthRuntime* auth = services.auth;
   if (auth == nullptr) {
     co_return ErrorReply(ErrorClass::kUnavailable, "The admin API is not available.");
   }
@@ -254,7 +285,15 @@ boost::asio::awaitable<LocalReply> HandleAdminRequest(AuthRuntime* auth, Request
         ErrorClass::kPermissionDenied,
         "Your credentials do not allow this operation (missing permission " + needed + ").");
   }
-  if (route->op == nullptr) co_return WhoAmI(principal);
+  if (route->op == nullptr) {
+    std::string_view pattern = route->info.pattern;
+    if (pattern == "/admin/whoami") co_return WhoAmI(principal);
+    if (services.control == nullptr) {
+      co_return ErrorReply(ErrorClass::kUnavailable, "This gateway has no runtime control.");
+    }
+    if (pattern == "/admin/status") co_return JsonReply(200, services.control->StatusJson());
+    co_return co_await ReloadConfig(*auth, *services.control, ctx);
+  }
 
   json::object empty;
   json::object body_copy;

@@ -1,6 +1,7 @@
 // The admin HTTP API, served on its own listener (admin: listen, default 127.0.0.1:9901):
-// keys, users, teams, roles, audit queries and token revocation, as JSON, with errors in
-// the data plane's OpenAI shape. Every route declares the permission it needs; callers
+// keys, users, teams, roles, audit queries, token revocation, gateway status and
+// configuration reload, as JSON, with errors in the data plane's OpenAI shape. Every route
+// declares the permission it needs; callers
 // authenticate with an API key or a JWT like on the data plane (admin keys, admin JWTs).
 // Changes are audited and drop the affected entries of the key cache at once. The route
 // table is public so a test can check it against the OpenAPI document (/openapi.json).
@@ -15,6 +16,7 @@
 #include "core/http_types.h"
 #include "core/local_reply.h"
 #include "core/request_context.h"
+#include "core/services.h"
 
 namespace sluice {
 
@@ -30,8 +32,10 @@ struct AdminRouteInfo {
 // Every route the admin API serves.
 std::span<const AdminRouteInfo> AdminRoutes();
 
-// Answers a request routed to RouteKind::kAdmin.
-boost::asio::awaitable<LocalReply> HandleAdminRequest(AuthRuntime* auth, RequestContext& ctx);
+// Answers a request routed to RouteKind::kAdmin. GET /admin/status and POST
+// /admin/config/reload are answered by services.control (the running server).
+boost::asio::awaitable<LocalReply> HandleAdminRequest(const Services& services,
+                                                      RequestContext& ctx);
 
 // GET /openapi.json: the OpenAPI 3 description of the admin API.
 LocalReply OpenApiReply();

@@ -12,7 +12,9 @@ std::vector<RoleInfo> BuiltInRoles() {
   return {
       {"admin", AllPermissions(), true},
       {"operator",
-       reader | kPermModelsInvoke | kPermKeysManage | kPermTeamsManage | kPermTokensRevoke, true},
+       reader | kPermModelsInvoke | kPermKeysManage | kPermTeamsManage | kPermTokensRevoke |
+           kPermConfigReload,
+       true},
       {"user", kPermModelsInvoke | kPermUsageRead, true},
       {"readonly", reader, true},
   };

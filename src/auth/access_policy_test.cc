@@ -25,8 +25,8 @@ TEST(AccessPolicyRoles, BuiltInRolePermissions) {
   };
   const std::vector<Case> cases = {
       {"admin", AllPermissions()},
-      {"operator",
-       kReader | kPermModelsInvoke | kPermKeysManage | kPermTeamsManage | kPermTokensRevoke},
+      {"operator", kReader | kPermModelsInvoke | kPermKeysManage | kPermTeamsManage |
+                       kPermTokensRevoke | kPermConfigReload},
       {"user", kPermModelsInvoke | kPermUsageRead},
       {"readonly", kReader},
   };
@@ -35,7 +35,7 @@ TEST(AccessPolicyRoles, BuiltInRolePermissions) {
     EXPECT_TRUE(policy.IsRole(c.role)) << c.role;
   }
   // What the roles are for, spelled out.
-  EXPECT_EQ(AllPermissions(), (uint64_t{1} << 13) - 1);
+  EXPECT_EQ(AllPermissions(), (uint64_t{1} << 14) - 1);
   EXPECT_FALSE(policy.PermissionsOf({"operator"}) & kPermUsersManage);
   EXPECT_FALSE(policy.PermissionsOf({"readonly"}) & kPermModelsInvoke);
   EXPECT_FALSE(policy.PermissionsOf({"user"}) & kPermUsageReadAll);

@@ -53,7 +53,9 @@ ConfigNode ConfigNode::Child(std::string_view key) const {
     YAML::Node found = self[std::string(key)];
     // A null value ("key:" with nothing after it) is treated as missing: yaml-cpp marks it
     // at the next token, often on a later line, so it must not provide the line.
-    if (found.IsDefined() && !found.IsNull()) child.node_ = found;
+    // reset(), not assignment: yaml-cpp's Node::operator= merges the nodes' memory holders
+    // on every lookup, which made loading quadratic in the number of models.
+    if (found.IsDefined() && !found.IsNull()) child.node_.reset(found);
   }
   // A missing key reports errors at its parent's line.
   child.fallback_line_ = line();

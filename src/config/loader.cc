@@ -1,6 +1,8 @@
 // YAML → Snapshot: one reader per top-level section, all reporting through Diagnostics.
 #include "config/loader.h"
 
+#include <openssl/sha.h>
+
 #include <boost/url/parse.hpp>
 #include <fstream>
 #include <set>
@@ -9,8 +11,10 @@
 
 #include "config/auth_loader.h"
 #include "config/config_node.h"
+#include "config/health_check_loader.h"
 #include "config/limits_loader.h"
 #include "config/routing_loader.h"
+#include "config/split_loader.h"
 
 namespace sluice {
 namespace {
@@ -19,8 +23,8 @@ void ReadServer(const ConfigNode& node, ServerConfig& server) {
   if (!node.ExpectMap()) return;
   node.AllowKeys({"listen", "workers", "max_head_bytes", "max_header_fields", "max_uri_bytes",
                   "max_body_bytes", "header_timeout", "body_timeout", "write_timeout",
-                  "keepalive_timeout", "idle_release_after", "drain_timeout",
-                  "max_sse_event_bytes"});
+                  "keepalive_timeout", "idle_release_after", "drain_timeout", "max_sse_event_bytes",
+                  "watch_config"});
   if (node.Has("listen")) {
     ConfigNode listen = node.Child("listen");
     if (auto text = listen.Scalar()) {
@@ -51,6 +55,7 @@ void ReadServer(const ConfigNode& node, ServerConfig& server) {
   server.idle_release_after = node.Duration("idle_release_after", server.idle_release_after);
   server.drain_timeout = node.Duration("drain_timeout", server.drain_timeout);
   server.max_sse_event_bytes = node.Size("max_sse_event_bytes", server.max_sse_event_bytes);
+  server.watch_config = node.Bool("watch_config", server.watch_config);
   if (server.max_head_bytes < 1024) node.Child("max_head_bytes").Error("must be at least 1KiB");
   if (server.max_uri_bytes >= server.max_head_bytes) {
     node.Child("max_uri_bytes").Error("must be smaller than max_head_bytes");
@@ -73,8 +78,12 @@ void ReadRoutes(const ConfigNode& node, Snapshot& snap) {
       continue;
     }
     if (!settings.ExpectMap(false)) continue;
-    settings.AllowKeys({"max_body_bytes"});
-    snap.routes[static_cast<size_t>(kind)].max_body_bytes = settings.Size("max_body_bytes", 0);
+    settings.AllowKeys({"max_body_bytes", "first_byte_timeout", "idle_timeout", "total_timeout"});
+    RouteConfig& route = snap.routes[static_cast<size_t>(kind)];
+    route.max_body_bytes = settings.Size("max_body_bytes", 0);
+    route.first_byte_timeout = settings.Duration("first_byte_timeout", milliseconds(0));
+    route.idle_timeout = settings.Duration("idle_timeout", milliseconds(0));
+    route.total_timeout = settings.Duration("total_timeout", milliseconds(0));
   }
 }
 
@@ -103,7 +112,7 @@ std::shared_ptr<boost::asio::ssl::context> MakeTlsContext(const ConfigNode& tls,
 void ReadBackend(const ConfigNode& node, BackendConfig& b) {
   node.AllowKeys({"name", "url", "api_key_env", "headers", "connect_timeout", "first_byte_timeout",
                   "idle_timeout", "total_timeout", "pool_idle_timeout", "max_idle_connections",
-                  "max_response_bytes", "tls"});
+                  "max_response_bytes", "tls", "health_check"});
   b.name = node.String("name", "");
   if (b.name.empty()) node.Error("a backend needs a name");
   b.url = node.String("url", "");
@@ -172,17 +181,19 @@ void ReadBackend(const ConfigNode& node, BackendConfig& b) {
     b.server_name = tls.String("server_name", "");
   }
   if (b.server_name.empty()) b.server_name = b.host;
+  b.tls_ca_file = ca_file;
   if (b.tls) b.tls_context = MakeTlsContext(tls, b.tls_verify, ca_file);
 }
 
 void ReadModel(const ConfigNode& node, const Snapshot& snap, ModelConfig& m) {
   node.AllowKeys({"name", "aliases", "backend", "upstream_model", "price", "deployments",
                   "balancer", "hash_key", "retries", "circuit_breaker", "outlier_detection",
-                  "fallbacks"});
+                  "fallbacks", "split", "experiment"});
   m.name = node.String("name", "");
   if (m.name.empty()) node.Error("a model needs a name");
   m.aliases = node.StringList("aliases");
-  ReadModelGroup(node, snap, m);  // backend/upstream_model or deployments, and the group
+  // A split model is served by its arms; any other is a group of deployments.
+  if (!ReadModelSplit(node, m)) ReadModelGroup(node, snap, m);
   ReadModelPrice(node.Child("price"), m.price);
 }
 
@@ -231,11 +242,29 @@ void ReadFilters(const ConfigNode& node, const FilterCatalog& catalog, Snapshot&
   snap.chain = FilterChain(std::move(factories));
 }
 
+// "sha256:" + 12 hex digits of the text's SHA-256.
+std::string ContentId(std::string_view text) {
+  unsigned char digest[SHA256_DIGEST_LENGTH];
+  SHA256(reinterpret_cast<const unsigned char*>(text.data()), text.size(), digest);
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string id = "sha256:";
+  for (int i = 0; i < 6; ++i) {
+    id += kHex[digest[i] >> 4];
+    id += kHex[digest[i] & 15];
+  }
+  return id;
+}
+
 LoadResult Load(const YAML::Node& root, Diagnostics& diag, const std::string& source,
-                const FilterCatalog& catalog) {
+                const FilterCatalog& catalog, std::string_view text) {
   auto snap = std::make_shared<Snapshot>();
   snap->source = source;
   snap->loaded_at = std::chrono::system_clock::now();
+  snap->content_id = ContentId(text);
+  for (std::string_view section : kRestartOnlySections) {
+    const YAML::Node node = root.IsMap() ? root[std::string(section)] : YAML::Node();
+    snap->restart_only_sections.push_back(node.IsDefined() ? YAML::Dump(node) : std::string());
+  }
   ConfigNode top(root, &diag);
   if (!root.IsMap()) {
     diag.Error(1, "the configuration must be a YAML mapping");
@@ -245,6 +274,8 @@ LoadResult Load(const YAML::Node& root, Diagnostics& diag, const std::string& so
     if (top.Has("version") && top.Int("version", 1, 1, 1) != 1) diag.Error(0, "bad version");
     ReadServer(top.Child("server"), snap->server);
     ReadRoutes(top.Child("routes"), *snap);
+    // Before the backends: their health_check: blocks apply over routing.health_check.
+    ReadRoutingDefaults(top.Child("routing"), snap->routing);
     ConfigNode backends = top.Child("backends");
     if (backends.defined() && !backends.is_sequence()) backends.Error("must be a list");
     std::set<std::string> names;
@@ -253,12 +284,13 @@ LoadResult Load(const YAML::Node& root, Diagnostics& diag, const std::string& so
       auto b = std::make_unique<BackendConfig>();
       b->index = snap->backends.size();
       ReadBackend(item, *b);
+      ReadBackendHealthCheck(item.Child("health_check"), snap->routing.health_check,
+                             b->health_check);
       if (!b->name.empty() && !names.insert(b->name).second) {
         item.Error("duplicate backend name '" + b->name + "'");
       }
       snap->backends.push_back(std::move(b));
     }
-    ReadRoutingDefaults(top.Child("routing"), snap->routing);
     ConfigNode models = top.Child("models");
     if (models.defined() && !models.is_sequence()) models.Error("must be a list");
     std::set<std::string> model_names;
@@ -280,6 +312,7 @@ LoadResult Load(const YAML::Node& root, Diagnostics& diag, const std::string& so
       snap->models.push_back(std::move(m));
     }
     LinkModelGroups(model_nodes, *snap);
+    LinkModelSplits(model_nodes, *snap);
     ReadAuth(top.Child("auth"), snap->auth);
     ReadStore(top.Child("store"), snap->store);
     ReadAdmin(top.Child("admin"), snap->admin);
@@ -309,7 +342,7 @@ LoadResult LoadConfigText(std::string_view yaml, const std::string& name,
     return LoadResult{nullptr, diag.errors()};
   }
   if (!root.IsDefined() || root.IsNull()) root = YAML::Node(YAML::NodeType::Map);
-  return Load(root, diag, name, catalog);
+  return Load(root, diag, name, catalog, yaml);
 }
 
 LoadResult LoadConfigFile(const std::string& path, const FilterCatalog& catalog) {

@@ -780,5 +780,47 @@ INSTANTIATE_TEST_SUITE_P(Config, LoaderGroupErrorTest, testing::ValuesIn(GroupEr
                            return std::string(info.param.name);
                          });
 
+TEST(Loader, ContentIdNamesTheFileText) {
+  auto a = Ok(Load("models: []\n"));
+  auto b = Ok(Load("models: []\n"));
+  auto c = Ok(Load("models: []  # edited\n"));
+  EXPECT_EQ(a->content_id.rfind("sha256:", 0), 0u);
+  EXPECT_EQ(a->content_id.size(), 7u + 12u);
+  EXPECT_EQ(a->content_id, b->content_id);
+  EXPECT_NE(a->content_id, c->content_id);
+}
+
+TEST(Loader, RestartOnlyChangesNameTheSectionsThatDiffer) {
+  const std::string base =
+      "server: {listen: '127.0.0.1:0', workers: 1}\n"
+      "backends: [{name: up, url: 'http://127.0.0.1:1/v1'}]\n"
+      "models: [{name: m, backend: up}]\n";
+  auto running = Ok(Load(base));
+  // Models, backends, aliases, comments and formatting may change on a reload.
+  auto reloadable = Ok(Load(base + "# a comment\nrouting: {retries: {attempts: 1}}\n"));
+  EXPECT_TRUE(reloadable->RestartOnlyChanges(*running).empty());
+  auto models_changed =
+      Ok(Load("server: {listen: '127.0.0.1:0', workers: 1}\n"
+              "backends: [{name: up, url: 'http://127.0.0.1:2/v1'}]\n"
+              "models: [{name: m2, backend: up}]\n"));
+  EXPECT_TRUE(models_changed->RestartOnlyChanges(*running).empty());
+  // Listeners, workers, store, identity and limits are opened once.
+  auto server_changed =
+      Ok(Load("server: {listen: '127.0.0.1:0', workers: 2}\n"
+              "backends: [{name: up, url: 'http://127.0.0.1:1/v1'}]\n"
+              "models: [{name: m, backend: up}]\n"));
+  EXPECT_EQ(server_changed->RestartOnlyChanges(*running), std::vector<std::string_view>{"server"});
+  auto added = Ok(Load(base + "limits: {policies: []}\nstore: {sqlite: /tmp/x.db}\n"));
+  EXPECT_EQ(added->RestartOnlyChanges(*running),
+            (std::vector<std::string_view>{"store", "limits"}));
+  EXPECT_EQ(running->RestartOnlyChanges(*added), (std::vector<std::string_view>{"store", "limits"}))
+      << "removing a section is a change too";
+}
+
+TEST(Loader, WatchConfigDefaultsOnAndCanBeTurnedOff) {
+  EXPECT_TRUE(Ok(Load(""))->server.watch_config);
+  EXPECT_FALSE(Ok(Load("server: {watch_config: false}"))->server.watch_config);
+}
+
 }  // namespace
 }  // namespace sluice

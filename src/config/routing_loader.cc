@@ -8,6 +8,8 @@
 #include <set>
 #include <sstream>
 
+#include "config/health_check_loader.h"
+
 namespace sluice {
 namespace {
 
@@ -150,6 +152,17 @@ void ReadHashKey(const ConfigNode& node, ModelConfig& m) {
   }
 }
 
+// A deployment's own `limits:` (requests and/or tokens per minute; positive integers).
+void ReadDeploymentLimits(const ConfigNode& node, DeploymentLimitsConfig& l) {
+  if (!node.ExpectMap()) return;
+  node.AllowKeys({"requests_per_minute", "tokens_per_minute"});
+  l.requests_per_minute = node.Int("requests_per_minute", 0, 1, 1'000'000'000);
+  l.tokens_per_minute = node.Int("tokens_per_minute", 0, 1, 10'000'000'000);
+  if (node.Entries().empty()) {
+    node.Error("needs requests_per_minute, tokens_per_minute or both");
+  }
+}
+
 const BackendConfig* FindBackend(const Snapshot& snap, std::string_view name) {
   for (const auto& b : snap.backends) {
     if (b->name == name) return b.get();
@@ -175,7 +188,7 @@ void ReadDeployments(const ConfigNode& node, const Snapshot& snap, ModelConfig& 
   std::set<std::string> keys;
   for (const ConfigNode& item : list.Items()) {
     if (!item.ExpectMap(false)) continue;
-    item.AllowKeys({"backend", "upstream_model", "weight", "tags"});
+    item.AllowKeys({"backend", "upstream_model", "weight", "tags", "limits"});
     DeploymentConfig d;
     std::string backend = item.String("backend", "");
     d.backend = FindBackend(snap, backend);
@@ -193,6 +206,7 @@ void ReadDeployments(const ConfigNode& node, const Snapshot& snap, ModelConfig& 
         if (auto text = value.Scalar()) d.tags.emplace_back(name, *text);
       }
     }
+    ReadDeploymentLimits(item.Child("limits"), d.limits);
     d.key = backend + "/" + d.upstream_model;
     if (!keys.insert(d.key).second) {
       item.Error("deployment '" + d.key + "' is listed twice");
@@ -256,10 +270,11 @@ void ReadFallbacks(const ConfigNode& node, ModelConfig& m) {
 
 void ReadRoutingDefaults(const ConfigNode& node, RoutingDefaults& defaults) {
   if (!node.ExpectMap()) return;
-  node.AllowKeys({"retries", "circuit_breaker", "outlier_detection"});
+  node.AllowKeys({"retries", "circuit_breaker", "outlier_detection", "health_check"});
   ReadRetries(node.Child("retries"), defaults.retries);
   ReadBreaker(node.Child("circuit_breaker"), defaults.circuit_breaker);
   ReadOutlier(node.Child("outlier_detection"), defaults.outlier_detection);
+  ReadHealthCheckDefaults(node.Child("health_check"), defaults.health_check);
 }
 
 void ReadModelGroup(const ConfigNode& node, const Snapshot& snap, ModelConfig& m) {
@@ -307,6 +322,8 @@ void LinkModelGroups(const std::vector<ConfigNode>& nodes, Snapshot& snap) {
   }
   // A deployment shared by several groups has one breaker: its settings must agree.
   std::map<std::string, std::pair<const ModelConfig*, BreakerConfig>> breakers;
+  // ... and one set of own limits.
+  std::map<std::string, std::pair<const ModelConfig*, DeploymentLimitsConfig>> own_limits;
   for (size_t i = 0; i < snap.models.size() && i < nodes.size(); ++i) {
     ModelConfig& m = *snap.models[i];
     ConfigNode fallbacks = nodes[i].Child("fallbacks");
@@ -329,6 +346,11 @@ void LinkModelGroups(const std::vector<ConfigNode>& nodes, Snapshot& snap) {
       if (!inserted && !(it->second.second == m.circuit_breaker)) {
         nodes[i].Error("deployment '" + d.key + "' is also in model '" + it->second.first->name +
                        "' with other circuit_breaker settings; a deployment has one breaker");
+      }
+      auto [at, first] = own_limits.try_emplace(d.key, &m, d.limits);
+      if (!first && !(at->second.second == d.limits)) {
+        nodes[i].Error("deployment '" + d.key + "' is also in model '" + at->second.first->name +
+                       "' with other limits; a deployment has one set of limits");
       }
     }
   }

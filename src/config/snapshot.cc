@@ -47,6 +47,15 @@ uint64_t Snapshot::MaxBodyBytes(RouteKind kind) const {
   return route_limit != 0 ? route_limit : server.max_body_bytes;
 }
 
+UpstreamTimeouts Snapshot::Timeouts(RouteKind kind, const BackendConfig& backend) const {
+  const RouteConfig& r = route(kind);
+  auto pick = [](milliseconds mine, milliseconds fallback) {
+    return mine.count() > 0 ? mine : fallback;
+  };
+  return {pick(r.first_byte_timeout, backend.first_byte_timeout),
+          pick(r.idle_timeout, backend.idle_timeout), pick(r.total_timeout, backend.total_timeout)};
+}
+
 void Snapshot::Finalize() {
   model_index_.clear();
   for (const auto& m : models) {
@@ -54,6 +63,20 @@ void Snapshot::Finalize() {
     for (const std::string& alias : m->aliases) model_index_.emplace(alias, m.get());
   }
   models_json_ = ModelsJson([](const ModelConfig&) { return true; });
+}
+
+std::vector<std::string_view> Snapshot::RestartOnlyChanges(const Snapshot& running) const {
+  std::vector<std::string_view> changed;
+  for (size_t i = 0; i < kRestartOnlySections.size(); ++i) {
+    const std::string* mine =
+        i < restart_only_sections.size() ? &restart_only_sections[i] : nullptr;
+    const std::string* theirs =
+        i < running.restart_only_sections.size() ? &running.restart_only_sections[i] : nullptr;
+    bool same = (mine == nullptr && theirs == nullptr) ||
+                (mine != nullptr && theirs != nullptr && *mine == *theirs);
+    if (!same) changed.push_back(kRestartOnlySections[i]);
+  }
+  return changed;
 }
 
 }  // namespace sluice

@@ -5,6 +5,7 @@
 // never mutated after construction, so thread-safe.
 #pragma once
 
+#include <array>
 #include <boost/asio/ssl/context.hpp>
 #include <chrono>
 #include <cstdint>
@@ -42,11 +43,23 @@ struct ServerConfig {
   milliseconds idle_release_after{1'000};
   milliseconds drain_timeout{120'000};
   uint64_t max_sse_event_bytes = 1024 * 1024;
+  bool watch_config = true;  // reload when the configuration file changes
 };
 
-// Per-route overrides (routes: in YAML), keyed by RouteKind.
+// Per-route overrides (routes: in YAML), keyed by RouteKind. A zero timeout means the
+// backend's own.
 struct RouteConfig {
   uint64_t max_body_bytes = 0;  // 0 → server.max_body_bytes
+  milliseconds first_byte_timeout{0};
+  milliseconds idle_timeout{0};
+  milliseconds total_timeout{0};
+};
+
+// The upstream timeouts of one attempt: the route's where it sets one, else the backend's.
+struct UpstreamTimeouts {
+  milliseconds first_byte;  // request sent → response head (streams: → first event)
+  milliseconds idle;        // between two events of a stream
+  milliseconds total;       // the whole response (non-streaming), or the stream's end
 };
 
 struct BackendConfig {
@@ -70,7 +83,9 @@ struct BackendConfig {
   uint64_t max_response_bytes = 64 * 1024 * 1024;
   bool tls_verify = true;
   std::string server_name;  // SNI and certificate name; defaults to host
+  std::string tls_ca_file;  // extra CA file (empty: the system's)
   std::shared_ptr<boost::asio::ssl::context> tls_context;
+  HealthCheckConfig health_check;  // its own health_check:, else routing.health_check
 };
 
 // A model group: the public name (and aliases) clients send, and the deployments that serve
@@ -92,7 +107,13 @@ struct ModelConfig {
   BreakerConfig circuit_breaker;
   OutlierConfig outlier_detection;
   std::vector<FallbackConfig> fallbacks;  // in order; the first whose `on` matches is taken
+  SplitConfig split;  // active: no deployments; each request goes to one arm's model
 };
+
+// Sections a hot reload cannot change: the listeners and workers, the store, identity and
+// the limiter's store and policies are opened once at start (docs/routing.md, "Hot reload").
+inline constexpr std::array<std::string_view, 5> kRestartOnlySections{"server", "admin", "store",
+                                                                      "auth", "limits"};
 
 class Snapshot {
  public:
@@ -108,6 +129,12 @@ class Snapshot {
   RoutingDefaults routing;  // routing: defaults (already applied to every model)
   std::string source;       // file path the snapshot was loaded from
   WallTime loaded_at{};
+  // "sha256:" + the first 12 hex digits of the SHA-256 of the file's text: which file
+  // this is, in logs, /admin/status and reload answers.
+  std::string content_id;
+  // The YAML of each section only a restart applies (kRestartOnlySections), in that order,
+  // as the loader read it (before ${ENV} interpolation). A reload compares them.
+  std::vector<std::string> restart_only_sections;
 
   // True when the config uses identity and access (auth filters, an admin listener, an
   // auth: or store: section): the server then opens the store and the auth runtime.
@@ -121,10 +148,14 @@ class Snapshot {
   // One model object of that list.
   void AppendModelJson(std::string& out, const ModelConfig& model) const;
   uint64_t MaxBodyBytes(RouteKind route) const;
+  UpstreamTimeouts Timeouts(RouteKind route, const BackendConfig& backend) const;
   const RouteConfig& route(RouteKind kind) const { return routes[static_cast<size_t>(kind)]; }
 
   // Called by the loader once everything is in place.
   void Finalize();
+
+  // The restart-only sections whose text differs between `running` and this snapshot.
+  std::vector<std::string_view> RestartOnlyChanges(const Snapshot& running) const;
 
  private:
   struct StringHash {

@@ -7,7 +7,7 @@
 namespace sluice {
 namespace {
 
-constexpr std::array<std::pair<std::string_view, uint64_t>, 13> kPermissionNames = {{
+constexpr std::array<std::pair<std::string_view, uint64_t>, 14> kPermissionNames = {{
     {"models:invoke", kPermModelsInvoke},
     {"keys:read", kPermKeysRead},
     {"keys:manage", kPermKeysManage},
@@ -21,6 +21,7 @@ constexpr std::array<std::pair<std::string_view, uint64_t>, 13> kPermissionNames
     {"config:read", kPermConfigRead},
     {"roles:read", kPermRolesRead},
     {"tokens:revoke", kPermTokensRevoke},
+    {"config:reload", kPermConfigReload},
 }};
 
 }  // namespace

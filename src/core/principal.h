@@ -31,6 +31,7 @@ enum Permission : uint64_t {
   kPermConfigRead = 1u << 10,
   kPermRolesRead = 1u << 11,
   kPermTokensRevoke = 1u << 12,
+  kPermConfigReload = 1u << 13,
 };
 
 // "models:invoke" → kPermModelsInvoke; nullopt for unknown names.

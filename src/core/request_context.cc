@@ -35,6 +35,7 @@ void RequestContext::Begin(const HttpRequest& request, const Snapshot* snapshot,
   requested_model = {};
   stream = false;
   client_wants_usage = false;
+  ClearSplit();
   upstream_headers.Clear();
   stream_budget = nullptr;
   stream_token_allowance = -1;
@@ -61,6 +62,7 @@ void RequestContext::ReleaseJson() {
   model_resolved_ = false;
   model_ = nullptr;
   requested_model = {};
+  ClearSplit();
   if (own_scratch_ == nullptr) {
     scratch_ = nullptr;
     scratch_size_ = 0;

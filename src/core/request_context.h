@@ -27,6 +27,9 @@ class StreamBudget;
 struct ModelConfig;
 struct BackendConfig;
 class RequestContext;
+namespace routing {
+class RoutingTable;
+}
 
 enum class RouteKind : uint8_t {
   kNotFound,
@@ -97,6 +100,9 @@ class RequestContext {
 
   // --- Identity and routing.
   std::string request_id;
+  // The model groups of the request's configuration generation (config/generation.h), set
+  // by the session with the snapshot; null without a routing runtime.
+  const routing::RoutingTable* routing_table = nullptr;
   RouteKind route = RouteKind::kNotFound;
   std::string_view route_param;  // e.g. the model id of /v1/models/{id}
   std::string_view client_ip;
@@ -105,6 +111,16 @@ class RequestContext {
   std::string_view requested_model;
   bool stream = false;              // client asked for SSE
   bool client_wants_usage = false;  // client set stream_options.include_usage
+  // Traffic split (routing/traffic_split.h), set with the model when the requested model
+  // splits its traffic: Model() is then the chosen arm's model. Views into the snapshot.
+  const ModelConfig* split_model = nullptr;  // the model asked for
+  std::string_view experiment_arm;           // the arm's name
+  std::string_view experiment_label;         // "<model>=<arm>", header x-sluice-experiment
+  void ClearSplit() {
+    split_model = nullptr;
+    experiment_arm = {};
+    experiment_label = {};
+  }
 
   // --- Set by the auth filter: who is calling (nullptr until authenticated).
   std::shared_ptr<const Principal> principal;

@@ -8,13 +8,15 @@
 namespace sluice {
 
 class AuthRuntime;
+class GatewayControl;
 class UsageRecorder;
 namespace limits {
 class LimitsRuntime;
 }
 namespace routing {
+class HealthChecker;
 class RoutingRuntime;
-}
+}  // namespace routing
 
 struct Services {
   AuthRuntime* auth = nullptr;
@@ -23,6 +25,10 @@ struct Services {
   // Model groups' live state (balancers, breakers, ejections, retry budgets). Null: the
   // proxy sends each model to its first deployment, without retries or fallbacks.
   routing::RoutingRuntime* routing = nullptr;
+  // Active health checks; a reload hands it the new routing table.
+  routing::HealthChecker* health = nullptr;
+  // Configuration reload and status, for the admin API (set once the server exists).
+  GatewayControl* control = nullptr;
 };
 
 }  // namespace sluice

@@ -10,6 +10,7 @@
 #include "http/proxy.h"
 #include "http/response_writer.h"
 #include "http/usage_endpoint.h"
+#include "routing/traffic_split.h"
 
 namespace sluice {
 namespace asio = boost::asio;
@@ -80,6 +81,9 @@ asio::awaitable<void> SendLocalReply(ClientSink& client, RequestContext& ctx, Ch
   head.status = reply.status;
   head.content_type = std::move(reply.content_type);
   head.headers = std::move(reply.headers);
+  if (!ctx.experiment_label.empty()) {
+    head.headers.Add(routing::kExperimentHeader, ctx.experiment_label);
+  }
   if (reply.error != ErrorClass::kNone) ctx.error = reply.error;
   chain.ResponseHead(head);
   if (chain.wants_response_body()) chain.ResponseBody(reply.body);
@@ -109,7 +113,7 @@ asio::awaitable<void> Dispatch(Worker& worker, ClientSink& client, RequestContex
     reply = co_await HandleAuthEndpoint(worker.services().auth, ctx);
   }
   if (!reply && route.kind == RouteKind::kAdmin) {
-    reply = co_await HandleAdminRequest(worker.services().auth, ctx);
+    reply = co_await HandleAdminRequest(worker.services(), ctx);
   }
   if (!reply && route.method_allowed && route.kind == RouteKind::kOpenApi) reply = OpenApiReply();
   if (!reply && route.method_allowed && route.kind == RouteKind::kUsage) {

@@ -11,8 +11,10 @@
 #include <random>
 
 #include "http/dispatch.h"
+#include "limits/token_estimator.h"
 #include "providers/openai/upstream_request.h"
 #include "routing/routing_runtime.h"
+#include "routing/traffic_split.h"
 
 namespace sluice {
 namespace asio = boost::asio;
@@ -90,6 +92,45 @@ uint8_t ClassifyStatus(int status, std::string_view body) {
   return 0;
 }
 
+// The request's size for the deployments' tokens_per_minute limits: the estimate the
+// rate_limit filter reserves (prompt + completion reserve; the prompt alone for embeddings).
+int64_t EstimatedTokens(RequestContext& ctx) {
+  const boost::json::object* body = ctx.JsonBody();  // parsed already (the model was resolved)
+  if (body == nullptr) return 0;
+  limits::TokenEstimate estimate =
+      limits::EstimateTokens(*body, ctx.snapshot().limits.default_max_tokens);
+  return ctx.route == RouteKind::kEmbeddings ? estimate.prompt : estimate.total();
+}
+
+// The tokens an attempt used, for settling the deployment's tokens_per_minute: the upstream's
+// usage; none for an error answer without usage; unknown (the reservation stands) otherwise.
+int64_t UsedTokens(const RequestContext& ctx) {
+  if (ctx.usage.known) return ctx.usage.prompt_tokens + ctx.usage.completion_tokens;
+  if (ctx.upstream_first_byte != SteadyTime{} && ctx.upstream_status >= 400) return 0;
+  return routing::kUsedTokensUnknown;
+}
+
+// 429 for a request no deployment of `model` can take under its own limits (OpenAI's shape),
+// with Retry-After when one of them will have room.
+LocalReply OverLimitsReply(std::string_view model, std::optional<Duration> retry_after) {
+  std::string message =
+      retry_after ? "Rate limit reached for model '" : "Request too large for model '";
+  message.append(model);
+  if (!retry_after) {
+    message.append("': its estimated tokens exceed every deployment's tokens per minute limit.");
+    return ErrorReply(ErrorClass::kRateLimited, message);
+  }
+  message.append("': every deployment is at its own requests or tokens per minute limit.");
+  int64_t ms =
+      std::max<int64_t>(1, std::chrono::ceil<std::chrono::milliseconds>(*retry_after).count());
+  std::string seconds = std::to_string((ms + 999) / 1000);
+  message.append(" Please try again in " + seconds + "s.");
+  LocalReply reply = ErrorReply(ErrorClass::kRateLimited, message);
+  reply.headers.Add("Retry-After", seconds);
+  reply.headers.Add("retry-after-ms", std::to_string(ms));
+  return reply;
+}
+
 // Lets the client's disconnect cut a backoff wait short.
 class TimerAbort final : public Abortable {
  public:
@@ -113,6 +154,10 @@ UpstreamExchange::UpstreamExchange(Worker& worker, ClientSink& client, RequestCo
     : worker_(worker), client_(client), ctx_(ctx), chain_(chain), model_(model) {}
 
 asio::awaitable<void> UpstreamExchange::Run() {
+  // A traffic split's arm travels upstream (the buffer is reused: no allocation).
+  if (!ctx_.experiment_label.empty()) {
+    ctx_.upstream_headers.Set(routing::kExperimentHeader, ctx_.experiment_label);
+  }
   // The requested group, then fallback groups by error class; never one group twice.
   std::array<const ModelConfig*, kMaxGroupsPerRequest> visited{};
   size_t groups = 0;
@@ -137,7 +182,8 @@ asio::awaitable<void> UpstreamExchange::Run() {
 }
 
 asio::awaitable<bool> UpstreamExchange::ServeGroup(const ModelConfig& model) {
-  const routing::RoutingRuntime* routing = worker_.services().routing;
+  // The groups of the request's own configuration generation (a reload never moves it).
+  const routing::RoutingTable* routing = ctx_.routing_table;
   const routing::ModelGroup* group = routing != nullptr ? routing->Group(model) : nullptr;
   if (group == nullptr) {
     // No routing runtime (a bare Services): the first deployment, once, as sent.
@@ -154,14 +200,23 @@ asio::awaitable<bool> UpstreamExchange::ServeGroup(const ModelConfig& model) {
   routing::DeploymentMask tried;
   const uint64_t key_hash = group->uses_key_hash() ? group->KeyHash(ctx_) : 0;
   const bool has_fallbacks = !model.fallbacks.empty();
+  const int64_t tokens = group->limits_tokens() ? EstimatedTokens(ctx_) : 0;
   Xoshiro256& random = WorkerRandom();
   for (uint32_t retries = 0;; ++retries) {
     SteadyTime now = std::chrono::steady_clock::now();
-    std::optional<routing::AttemptTicket> ticket = group->Begin(tried, key_hash, random, now);
+    routing::OverLimits over;
+    std::optional<routing::AttemptTicket> ticket =
+        group->Begin(tried, key_hash, random, now, tokens, &over);
     if (!ticket) {
       if (held_ == Held::kNothing) {
         held_ = Held::kNoDeployment;
         held_class_ = kFallbackUnavailable;
+        if (over.all) {
+          // Every deployment is at its own limits: 429 (SendHeld), or a rate_limited fallback.
+          held_class_ = kFallbackRateLimited;
+          retry_hint_.reset();
+          if (over.retry_after != routing::kNeverRoom) retry_hint_ = over.retry_after;
+        }
       }
       co_return false;
     }
@@ -174,7 +229,8 @@ asio::awaitable<bool> UpstreamExchange::ServeGroup(const ModelConfig& model) {
     Duration latency = ctx_.upstream_first_byte > ctx_.upstream_sent
                            ? ctx_.upstream_first_byte - ctx_.upstream_sent
                            : ended - now;
-    group->End(*ticket, end.result, ended, latency);
+    group->End(*ticket, end.result, ended, latency,
+               ticket->limited ? UsedTokens(ctx_) : routing::kUsedTokensUnknown);
     if (end.sent) co_return true;
     if (!end.retryable || !may_retry || client_.client_gone()) co_return false;
     retry.Release();  // one retry in flight per request: the next one replaces it
@@ -199,13 +255,13 @@ asio::awaitable<UpstreamExchange::AttemptEnd> UpstreamExchange::Attempt(const Ta
                                                                         bool hold) {
   AttemptEnd end;
   backend_ = target.backend;
+  timeouts_ = ctx_.snapshot().Timeouts(ctx_.route, *backend_);
   pool_ = &worker_.Pool(*backend_);
   ctx_.backend = backend_->name;
   ctx_.upstream_model = target.upstream_model;
   if (attempts_++ == 0) {
-    // The deadline of the whole sequence: the first backend's budget for this request.
-    Duration budget =
-        ctx_.stream ? Duration(backend_->first_byte_timeout) : Duration(backend_->total_timeout);
+    // The deadline of the whole sequence: the route's (else the first backend's) budget.
+    Duration budget = ctx_.stream ? Duration(timeouts_.first_byte) : Duration(timeouts_.total);
     deadline_ = std::chrono::steady_clock::now() + budget;
   } else {
     ctx_.usage = Usage{};  // nothing of a failed attempt counts
@@ -269,9 +325,8 @@ asio::awaitable<UpstreamFailure> UpstreamExchange::Exchange() {
     if (!lease.connection) co_return lease.failure;
     conn_ = std::move(lease.connection);
     ctx_.upstream_sent = std::chrono::steady_clock::now();
-    Duration head_timeout =
-        ctx_.stream ? Duration(backend_->first_byte_timeout)
-                    : Duration(std::min(backend_->first_byte_timeout, backend_->total_timeout));
+    Duration head_timeout = ctx_.stream ? Duration(timeouts_.first_byte)
+                                        : Duration(std::min(timeouts_.first_byte, timeouts_.total));
     SteadyTime head_deadline = ctx_.upstream_sent + head_timeout;
     // A retry never outlives the sequence's deadline.
     if (attempts_ > 1) head_deadline = std::min(head_deadline, deadline_);
@@ -322,6 +377,11 @@ asio::awaitable<void> UpstreamExchange::SendHeld() {
     case Held::kNoDeployment:
     case Held::kNothing: {
       client_.StopWatching();
+      if (held_ == Held::kNoDeployment && held_class_ == kFallbackRateLimited) {
+        LocalReply reply = OverLimitsReply(model_.name, retry_hint_);
+        co_await SendLocalReply(client_, ctx_, chain_, reply);
+        break;
+      }
       std::string message = "No deployment of model '";
       message.append(model_.name);
       message.append("' can take the request now (their circuit breakers are open).");
@@ -361,6 +421,9 @@ void UpstreamExchange::ForwardHeaders(ResponseHead& head) const {
   }
   std::string_view upstream_id = response_.headers.Get("x-request-id");
   if (!upstream_id.empty()) head.headers.Add("X-Upstream-Request-Id", upstream_id);
+  if (!ctx_.experiment_label.empty()) {
+    head.headers.Add(routing::kExperimentHeader, ctx_.experiment_label);
+  }
 }
 
 void UpstreamExchange::ReleaseConnection() {

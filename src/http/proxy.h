@@ -80,6 +80,7 @@ class UpstreamExchange {
   ChainRun& chain_;
   const ModelConfig& model_;
   const BackendConfig* backend_ = nullptr;  // the current attempt's
+  UpstreamTimeouts timeouts_{};             // the current attempt's (route over backend)
   UpstreamPool* pool_ = nullptr;
   std::unique_ptr<UpstreamConnection> conn_;
   HttpResponseHead response_;

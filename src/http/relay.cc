@@ -98,7 +98,7 @@ asio::awaitable<UpstreamFailure> UpstreamExchange::ReadBuffered() {
 
   std::string& body = client_.buffers().body;
   body.clear();
-  conn_->SetDeadline(ctx_.upstream_sent + backend_->total_timeout);
+  conn_->SetDeadline(ctx_.upstream_sent + timeouts_.total);
   for (bool done = false; !done;) {
     UpstreamFailure failure = co_await conn_->ReadBody(body, done);
     if (failure == UpstreamFailure::kNone && body.size() > backend_->max_response_bytes) {
@@ -207,7 +207,7 @@ asio::awaitable<bool> UpstreamExchange::RelayStream(bool defer_head,
     out.clear();
   }
 
-  SseParser parser(worker_.snapshot().server.max_sse_event_bytes);
+  SseParser parser(worker_.server_config().max_sse_event_bytes);
   std::string& payload = buffers.body;
   std::string& batch = buffers.batch;
   std::string& piece = buffers.piece;
@@ -223,9 +223,9 @@ asio::awaitable<bool> UpstreamExchange::RelayStream(bool defer_head,
     // Time to first event is bounded by first_byte_timeout, later gaps by idle_timeout.
     // Only the wait for the upstream counts: a slow client write is the write timeout's job.
     if (saw_event) {
-      conn_->SetTimeout(backend_->idle_timeout);
+      conn_->SetTimeout(timeouts_.idle);
     } else {
-      conn_->SetDeadline(ctx_.upstream_sent + backend_->first_byte_timeout);
+      conn_->SetDeadline(ctx_.upstream_sent + timeouts_.first_byte);
     }
     payload.clear();
     UpstreamFailure failure = co_await conn_->ReadBody(payload, done);

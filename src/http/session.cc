@@ -32,7 +32,7 @@ Session::Session(Worker& worker, asio::ip::tcp::socket socket)
   socket_.non_blocking(true, ec);
   auto endpoint = socket_.remote_endpoint(ec);
   if (!ec) peer_ip_ = endpoint.address().to_string();
-  const ServerConfig& server = worker_.snapshot().server;
+  const ServerConfig& server = worker_.server_config();
   limits_.max_head_bytes = server.max_head_bytes;
   limits_.max_header_fields = server.max_header_fields;
   limits_.max_uri_bytes = server.max_uri_bytes;
@@ -92,9 +92,10 @@ asio::awaitable<void> Session::Run() {
     if (!co_await ReadRequest()) break;
     state_ = State::kProcessing;
     keep_alive_ = request_.keep_alive && !worker_.draining();
-    const Snapshot& snapshot = worker_.snapshot();
+    const Snapshot& snapshot = PinGeneration();
     ctx_.Begin(request_, &snapshot, &ModelTableResolver::Instance(),
                std::chrono::steady_clock::now(), std::chrono::system_clock::now());
+    ctx_.routing_table = generation_->routing.get();
     ctx_.client_ip = peer_ip_;
     ctx_.route = route_.kind;
     ctx_.route_param = route_.param;
@@ -183,7 +184,7 @@ asio::awaitable<bool> Session::ReadWhileIdle() {
   // as usual. If nothing comes for idle_release_after, give the buffer back to the pool
   // and wait for readiness without one: an idle connection then costs no buffer memory
   // (the wait costs an epoll_ctl, paid only by connections that really went idle).
-  const ServerConfig& server = worker_.snapshot().server;
+  const ServerConfig& server = worker_.server_config();
   SteadyTime idle_deadline = std::chrono::steady_clock::now() + server.keepalive_timeout;
   park_requested_ = false;
   if (server.keepalive_timeout > server.idle_release_after) {
@@ -225,9 +226,10 @@ asio::awaitable<bool> Session::ReadMore() {
 }
 
 asio::awaitable<void> Session::RejectRequest(ErrorClass error, std::string_view message) {
-  const Snapshot& snapshot = worker_.snapshot();
+  const Snapshot& snapshot = PinGeneration();
   ctx_.Begin(request_, &snapshot, nullptr, std::chrono::steady_clock::now(),
              std::chrono::system_clock::now());
+  ctx_.routing_table = generation_->routing.get();
   ctx_.client_ip = peer_ip_;
   GenerateRequestId(ctx_.request_id);
   keep_alive_ = false;  // always close after a framing error: the stream is out of sync
@@ -242,6 +244,12 @@ asio::awaitable<void> Session::RejectRequest(ErrorClass error, std::string_view 
   ReturnBuffers();
 }
 
+const Snapshot& Session::PinGeneration() {
+  const std::shared_ptr<const ConfigGeneration>& current = worker_.generation();
+  if (generation_ != current) generation_ = current;
+  return *generation_->snapshot;
+}
+
 ExchangeBuffers& Session::buffers() {
   if (!buffers_) buffers_ = worker_.buffer_pool().TakeExchange();
   return *buffers_;
@@ -253,7 +261,7 @@ void Session::ReturnBuffers() {
 }
 
 asio::awaitable<bool> Session::ReadRequest() {
-  const ServerConfig& server = worker_.snapshot().server;
+  const ServerConfig& server = worker_.server_config();
   scanner_.Reset();
   request_.Reset();
   route_ = RouteMatch();
@@ -302,8 +310,10 @@ asio::awaitable<bool> Session::ReadRequest() {
 }
 
 asio::awaitable<bool> Session::ReadBody(size_t head_size) {
-  const Snapshot& snapshot = worker_.snapshot();
-  const ServerConfig& server = snapshot.server;
+  // The request's generation from here on (route limits may change on a reload; the
+  // snapshot must outlive this coroutine's waits).
+  const Snapshot& snapshot = PinGeneration();
+  const ServerConfig& server = worker_.server_config();
   uint64_t limit = snapshot.MaxBodyBytes(route_.kind);
   auto too_large = [&]() -> std::string {
     return "The request body is larger than the limit of " + std::to_string(limit) + " bytes.";
@@ -372,7 +382,7 @@ asio::awaitable<bool> Session::ReadBody(size_t head_size) {
 
 asio::awaitable<bool> Session::Write(std::span<const asio::const_buffer> buffers) {
   if (client_gone_ || closing_) co_return false;
-  Arm(worker_.snapshot().server.write_timeout);
+  Arm(worker_.server_config().write_timeout);
   auto [ec, n] = co_await asio::async_write(socket_, buffers, kAwait);
   ScheduleWatch();
   if (ec) {

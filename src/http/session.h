@@ -66,6 +66,9 @@ class Session final : public std::enable_shared_from_this<Session>,
   // Makes room for `min_free` bytes after the buffered input; may move the buffer, in which
   // case the parsed head is re-parsed so its views point into the new buffer.
   void Reserve(size_t min_free, size_t head_size);
+  // Takes the worker's current configuration generation for a new request and returns its
+  // snapshot (the caller sets ctx_.routing_table after ctx_.Begin).
+  const Snapshot& PinGeneration();
   // Answers a request that failed before dispatch and closes the connection.
   boost::asio::awaitable<void> RejectRequest(ErrorClass error, std::string_view message);
   void Consume();
@@ -93,6 +96,11 @@ class Session final : public std::enable_shared_from_this<Session>,
   size_t in_end_ = 0;
   size_t consumed_ = 0;  // bytes of the current request in the input buffer
 
+  // The configuration generation of the current request (the worker's current one when the
+  // request began). Declared before ctx_ and chain_run_, which refer into it, so it outlives
+  // them; replaced only when the worker has a newer one (no reference-count traffic per
+  // request otherwise).
+  std::shared_ptr<const ConfigGeneration> generation_;
   // Declared before ctx_ and chain_run_ so it outlives them: the JSON arena of ctx_ lives
   // in buffers_->json_scratch, and an abandoned request completes in ChainRun's destructor.
   std::unique_ptr<ExchangeBuffers> buffers_;

@@ -14,7 +14,28 @@ constexpr auto kDnsTtl = std::chrono::seconds(30);
 
 UpstreamPool::UpstreamPool(asio::io_context& io, DeadlineSweeper& sweeper,
                            const BackendConfig& backend)
-    : io_(io), sweeper_(sweeper), backend_(backend), resolver_(io) {}
+    : io_(io),
+      sweeper_(sweeper),
+      backend_(backend),
+      identity_(PoolIdentity(backend)),
+      resolver_(io) {}
+
+std::string UpstreamPool::PoolIdentity(const BackendConfig& b) {
+  std::string id;
+  id.reserve(128);
+  for (std::string_view part : {std::string_view(b.name), std::string_view(b.host),
+                                std::string_view(b.server_name), std::string_view(b.tls_ca_file)}) {
+    id += part;
+    id += '\n';
+  }
+  for (int64_t n :
+       {int64_t{b.port}, int64_t{b.tls}, int64_t{b.tls_verify}, int64_t(b.connect_timeout.count()),
+        int64_t(b.pool_idle_timeout.count()), int64_t(b.max_idle_connections)}) {
+    id += std::to_string(n);
+    id += '\n';
+  }
+  return id;
+}
 
 asio::awaitable<bool> UpstreamPool::Resolve(std::vector<tcp::endpoint>& out) {
   SteadyTime now = std::chrono::steady_clock::now();

@@ -1,6 +1,9 @@
 // Keep-alive connection pool for one backend on one worker: reuses idle connections
 // (most recent first, checked for a peer close), opens new ones with DNS results cached
-// briefly, and closes idle ones past pool_idle_timeout. Worker-local; not thread-safe.
+// briefly, and closes idle ones past pool_idle_timeout. The pool keeps its own copy of the
+// backend's settings, so it (and its idle connections) can serve every configuration
+// generation in which the backend's connection settings are the same (PoolIdentity).
+// Worker-local; not thread-safe.
 #pragma once
 
 #include <boost/asio/awaitable.hpp>
@@ -16,6 +19,12 @@ namespace sluice {
 class UpstreamPool {
  public:
   UpstreamPool(boost::asio::io_context& io, DeadlineSweeper& sweeper, const BackendConfig& backend);
+
+  // What a connection to `backend` depends on (name, address, TLS, pool settings): two
+  // backends with the same identity can share one pool.
+  static std::string PoolIdentity(const BackendConfig& backend);
+  const std::string& identity() const { return identity_; }
+  const BackendConfig& backend() const { return backend_; }
 
   struct Lease {
     std::unique_ptr<UpstreamConnection> connection;
@@ -39,7 +48,8 @@ class UpstreamPool {
 
   boost::asio::io_context& io_;
   DeadlineSweeper& sweeper_;
-  const BackendConfig& backend_;
+  const BackendConfig backend_;  // a copy: generations come and go, the pool stays
+  const std::string identity_;
   boost::asio::ip::tcp::resolver resolver_;
   std::vector<std::unique_ptr<UpstreamConnection>> idle_;  // oldest first
   std::vector<boost::asio::ip::tcp::endpoint> endpoints_;

@@ -20,12 +20,13 @@ namespace {
 constexpr auto kTrimInterval = std::chrono::seconds(1);
 }
 
-Worker::Worker(int index, std::shared_ptr<const Snapshot> snapshot, ServerState& state,
+Worker::Worker(int index, std::shared_ptr<const ConfigGeneration> generation, ServerState& state,
                const Services* services, WorkerRole role)
     : index_(index),
       role_(role),
       io_(1),
-      snapshot_(std::move(snapshot)),
+      generation_(std::move(generation)),
+      first_snapshot_(generation_->snapshot),
       state_(state),
       services_(services),
       sweeper_(io_),
@@ -33,14 +34,14 @@ Worker::Worker(int index, std::shared_ptr<const Snapshot> snapshot, ServerState&
   sweeper_.SetOnSweep([this](SteadyTime now) {
     if (now - last_trim_ < kTrimInterval) return;
     last_trim_ = now;
-    for (auto& pool : pools_) {
-      if (pool) pool->Trim(now);
-    }
+    for (auto& pool : pools_) pool->Trim(now);
+    PublishPoolStats();
   });
 }
 
 Worker::~Worker() {
   // Sessions and pools hold sockets on io_; destroy them before the io_context.
+  pool_cache_.clear();
   pools_.clear();
 }
 
@@ -63,10 +64,48 @@ uint16_t Worker::Listen(const ListenAddress& address, boost::system::error_code&
 }
 
 UpstreamPool& Worker::Pool(const BackendConfig& backend) {
-  if (pools_.size() <= backend.index) pools_.resize(backend.index + 1);
-  auto& pool = pools_[backend.index];
-  if (!pool) pool = std::make_unique<UpstreamPool>(io_, sweeper_, backend);
-  return *pool;
+  if (pool_cache_.size() <= backend.index) pool_cache_.resize(backend.index + 1);
+  auto& [cached_backend, cached_pool] = pool_cache_[backend.index];
+  if (cached_backend != &backend) {
+    cached_pool = &FindOrCreatePool(backend);
+    cached_backend = &backend;
+  }
+  return *cached_pool;
+}
+
+UpstreamPool& Worker::FindOrCreatePool(const BackendConfig& backend) {
+  // Off the fast path: once per backend and generation (a handful per reload).
+  std::string identity = UpstreamPool::PoolIdentity(backend);
+  for (auto& pool : pools_) {
+    if (pool->identity() == identity) return *pool;
+  }
+  pools_.push_back(std::make_unique<UpstreamPool>(io_, sweeper_, backend));
+  return *pools_.back();
+}
+
+void Worker::PostGeneration(std::shared_ptr<const ConfigGeneration> generation,
+                            std::function<void()> applied) {
+  asio::post(io_,
+             [this, generation = std::move(generation), applied = std::move(applied)]() mutable {
+               generation_ = std::move(generation);
+               pool_cache_.clear();
+               if (applied) applied();
+             });
+}
+
+void Worker::PublishPoolStats() {
+  std::vector<PoolStat> stats;
+  stats.reserve(pools_.size());
+  for (const auto& pool : pools_) {
+    stats.push_back({pool->backend().name, pool->idle_count(), pool->connections_opened()});
+  }
+  std::lock_guard lock(pool_stats_mutex_);
+  pool_stats_ = std::move(stats);
+}
+
+std::vector<Worker::PoolStat> Worker::PoolStats() const {
+  std::lock_guard lock(pool_stats_mutex_);
+  return pool_stats_;
 }
 
 void Worker::Run() {
@@ -112,6 +151,7 @@ void Worker::StopIfDrained() {
   if (draining_ && active_sessions_ == 0) {
     sweeper_.Stop();
     pools_.clear();
+    pool_cache_.clear();
     io_.stop();
   }
 }

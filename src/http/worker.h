@@ -1,16 +1,21 @@
 // One worker thread's world: its io_context, listener, deadline sweeper, upstream pools
 // and the sessions it serves. A connection lives on one worker for its whole life and a
 // request never changes threads, so nothing here needs a lock. The only cross-thread
-// entry points are Post*() (they post into the io_context) and the shared ServerState.
+// entry points are Post*() (they post into the io_context), the shared ServerState and
+// PoolStats() (a copy published once a second under its own mutex).
 #pragma once
 
 #include <atomic>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/intrusive/list.hpp>
+#include <functional>
 #include <memory>
+#include <mutex>
+#include <string>
 #include <vector>
 
+#include "config/generation.h"
 #include "config/snapshot.h"
 #include "core/services.h"
 #include "http/buffer_pool.h"
@@ -43,7 +48,7 @@ enum class WorkerRole : uint8_t { kData, kAdmin };
 
 class Worker {
  public:
-  Worker(int index, std::shared_ptr<const Snapshot> snapshot, ServerState& state,
+  Worker(int index, std::shared_ptr<const ConfigGeneration> generation, ServerState& state,
          const Services* services, WorkerRole role = WorkerRole::kData);
   ~Worker();
 
@@ -56,14 +61,33 @@ class Worker {
   void PostDrain();
   // Cross-thread: close every connection now.
   void PostForceClose();
+  // Cross-thread: new requests use `generation` from now on (hot reload); requests in
+  // flight keep theirs. Upstream pools of backends whose connection settings did not
+  // change keep their idle connections. `applied` (optional) runs on the worker's thread
+  // once the swap is done.
+  void PostGeneration(std::shared_ptr<const ConfigGeneration> generation,
+                      std::function<void()> applied = {});
+  // Cross-thread: the upstream pools' counters as of the last second.
+  struct PoolStat {
+    std::string backend;
+    size_t idle = 0;
+    uint64_t opened = 0;
+  };
+  std::vector<PoolStat> PoolStats() const;
   bool stopped() const { return stopped_.load(); }
 
   // --- Worker-thread API used by sessions.
   boost::asio::io_context& io() { return io_; }
-  const Snapshot& snapshot() const { return *snapshot_; }
+  const Snapshot& snapshot() const { return *generation_->snapshot; }
+  // The server: section, which a reload never changes: valid for the worker's life, so a
+  // session may hold it across co_await (a snapshot reference may not: a reload frees it).
+  const ServerConfig& server_config() const { return first_snapshot_->server; }
+  const std::shared_ptr<const ConfigGeneration>& generation() const { return generation_; }
   // Runtime components (auth); never null, its members may be.
   const Services& services() const { return *services_; }
   DeadlineSweeper& sweeper() { return sweeper_; }
+  // The pool of `backend` (of any generation still in use): one per distinct connection
+  // identity (see PoolIdentity), created on first use, kept for the worker's life.
   UpstreamPool& Pool(const BackendConfig& backend);
   BufferPool& buffer_pool() { return buffer_pool_; }
   bool draining() const { return draining_; }
@@ -78,16 +102,25 @@ class Worker {
  private:
   boost::asio::awaitable<void> AcceptLoop();
   void StopIfDrained();
+  UpstreamPool& FindOrCreatePool(const BackendConfig& backend);
+  void PublishPoolStats();
 
   int index_;
   WorkerRole role_;
   boost::asio::io_context io_;
-  std::shared_ptr<const Snapshot> snapshot_;
+  std::shared_ptr<const ConfigGeneration> generation_;
+  std::shared_ptr<const Snapshot> first_snapshot_;  // the server: section's owner
   ServerState& state_;
   const Services* services_;
   DeadlineSweeper sweeper_;
   boost::asio::ip::tcp::acceptor acceptor_;
+  // Every pool this worker opened, and a cache from a backend (by address and index, of the
+  // current generation mostly) to its pool; the cache is cleared when the generation
+  // changes, so an address reused by a newer snapshot never finds a stale entry.
   std::vector<std::unique_ptr<UpstreamPool>> pools_;
+  std::vector<std::pair<const BackendConfig*, UpstreamPool*>> pool_cache_;
+  mutable std::mutex pool_stats_mutex_;
+  std::vector<PoolStat> pool_stats_;
   BufferPool buffer_pool_;
   boost::intrusive::list<SessionLink, boost::intrusive::constant_time_size<false>> sessions_;
   size_t active_sessions_ = 0;

@@ -61,8 +61,8 @@ std::shared_ptr<DeploymentState> RoutingRegistry::Deployment(const DeploymentCon
                                                              const BreakerConfig& breaker) {
   std::lock_guard lock(mu_);
   auto& entry = deployments_[d.key];
-  if (!entry || !(entry->breaker_config == breaker)) {
-    entry = std::make_shared<DeploymentState>(clock_, breaker);
+  if (!entry || !(entry->breaker_config == breaker) || !(entry->limits_config == d.limits)) {
+    entry = std::make_shared<DeploymentState>(clock_, breaker, d.limits);
   }
   return entry;
 }
@@ -75,10 +75,20 @@ std::shared_ptr<GroupState> RoutingRegistry::Group(const ModelConfig& model) {
   return entry;
 }
 
+std::shared_ptr<BackendHealth> RoutingRegistry::Health(const BackendConfig& backend) {
+  if (!backend.health_check.enabled) return nullptr;
+  std::string key = BackendHealthKey(backend);
+  std::lock_guard lock(mu_);
+  auto& entry = health_[key];
+  if (!entry) entry = std::make_shared<BackendHealth>(backend.name, backend.health_check);
+  return entry;
+}
+
 void RoutingRegistry::Prune() {
   std::lock_guard lock(mu_);
   std::erase_if(deployments_, [](const auto& e) { return e.second.use_count() == 1; });
   std::erase_if(groups_, [](const auto& e) { return e.second.use_count() == 1; });
+  std::erase_if(health_, [](const auto& e) { return e.second.use_count() == 1; });
 }
 
 size_t RoutingRegistry::deployment_count() const {
@@ -89,6 +99,11 @@ size_t RoutingRegistry::deployment_count() const {
 size_t RoutingRegistry::group_count() const {
   std::lock_guard lock(mu_);
   return groups_.size();
+}
+
+size_t RoutingRegistry::health_count() const {
+  std::lock_guard lock(mu_);
+  return health_.size();
 }
 
 }  // namespace sluice::routing

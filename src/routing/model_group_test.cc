@@ -9,6 +9,7 @@
 #include <map>
 #include <set>
 
+#include "config/config_test_support.h"
 #include "config/loader.h"
 #include "routing/manual_clock.h"
 #include "routing/routing_runtime.h"
@@ -17,25 +18,9 @@
 namespace sluice::routing {
 namespace {
 
+using config_test::LoadOkWithoutFilters;
 using std::chrono::milliseconds;
 using std::chrono::seconds;
-
-class NoFilters final : public FilterCatalog {
- public:
-  std::shared_ptr<const FilterFactory> Build(std::string_view name,
-                                             const ConfigNode& settings) const override {
-    settings.Error("unknown filter '" + std::string(name) + "'");
-    return nullptr;
-  }
-  std::vector<std::string_view> DefaultChain(bool, bool) const override { return {}; }
-};
-
-std::shared_ptr<const Snapshot> LoadOk(const std::string& yaml) {
-  static const NoFilters catalog;
-  LoadResult result = LoadConfigText(yaml, "test.yaml", catalog);
-  for (const std::string& e : result.errors) ADD_FAILURE() << e;
-  return result.snapshot;
-}
 
 // Three deployments a, b, c of "chat", one of "solo"; breaker after 3 failures, ejection
 // after 2 errors for 10 s.
@@ -61,7 +46,7 @@ const char* kThree =
 class ModelGroupTest : public testing::Test {
  protected:
   void SetUp() override {
-    snapshot_ = LoadOk(kThree);
+    snapshot_ = LoadOkWithoutFilters(kThree);
     ASSERT_NE(snapshot_, nullptr);
     std::string error;
     runtime_ = RoutingRuntime::Create(snapshot_, clock_, error);
@@ -110,7 +95,7 @@ TEST_F(ModelGroupTest, GroupsFollowTheSnapshotsModels) {
   EXPECT_EQ(solo_->size(), 1u);
   EXPECT_EQ(solo_->deployment(0).upstream_model, "solo");
   // A model of another snapshot has no group here.
-  auto other = LoadOk(kThree);
+  auto other = LoadOkWithoutFilters(kThree);
   EXPECT_EQ(runtime_->Group(*other->models[0]), nullptr);
 }
 
@@ -211,7 +196,7 @@ TEST_F(ModelGroupTest, ARebuiltTableKeepsTheLiveStateOfUnchangedDeploymentsAndGr
   DeploymentState* before = &chat_->state(0);
   GroupState* group_before = &chat_->group_state();
   // The same file again (a reload that changed nothing), and one with c's breaker changed.
-  auto same = LoadOk(kThree);
+  auto same = LoadOkWithoutFilters(kThree);
   std::string error;
   auto table = RoutingTable::Build(same, registry, error);
   ASSERT_NE(table, nullptr) << error;
@@ -224,7 +209,7 @@ TEST_F(ModelGroupTest, ARebuiltTableKeepsTheLiveStateOfUnchangedDeploymentsAndGr
 
   std::string changed = kThree;
   changed.replace(changed.find("consecutive_failures: 3"), 23, "consecutive_failures: 4");
-  auto other = LoadOk(changed);
+  auto other = LoadOkWithoutFilters(changed);
   auto table2 = RoutingTable::Build(other, registry, error);
   ASSERT_NE(table2, nullptr) << error;
   EXPECT_NE(&table2->Group(*other->models[0])->state(0), before)
@@ -240,7 +225,7 @@ TEST_F(ModelGroupTest, ARebuiltTableKeepsTheLiveStateOfUnchangedDeploymentsAndGr
 }
 
 TEST(ModelGroupHash, HashesTheConfiguredKeyOrTheClientAddress) {
-  auto snapshot = LoadOk(
+  auto snapshot = LoadOkWithoutFilters(
       "backends:\n  - {name: a, url: 'http://127.0.0.1:1'}\n"
       "  - {name: b, url: 'http://127.0.0.1:2'}\n"
       "models:\n"
@@ -266,6 +251,63 @@ TEST(ModelGroupHash, HashesTheConfiguredKeyOrTheClientAddress) {
   ctx.Begin(bare, snapshot.get(), nullptr, clock.Now(), clock.WallNow());
   ctx.client_ip = "10.0.0.1";
   EXPECT_EQ(group->KeyHash(ctx), StableHash64("10.0.0.1"));
+}
+
+// Active health checks: a deployment whose backend is unhealthy is skipped; when every
+// deployment's backend is, health is ignored (like panic) rather than refusing everything.
+TEST(ModelGroupHealth, UnhealthyBackendsAreSkippedUnlessAllAre) {
+  auto snapshot = LoadOkWithoutFilters(
+      "routing:\n"
+      "  health_check: {unhealthy_threshold: 1, healthy_threshold: 1}\n"
+      "backends:\n"
+      "  - {name: a, url: 'http://127.0.0.1:1'}\n"
+      "  - {name: b, url: 'http://127.0.0.1:2'}\n"
+      "  - {name: c, url: 'http://127.0.0.1:3', health_check: false}\n"
+      "models:\n"
+      "  - name: ab\n"
+      "    balancer: round_robin\n"
+      "    deployments: [{backend: a}, {backend: b}]\n"
+      "  - name: abc\n"
+      "    balancer: round_robin\n"
+      "    deployments: [{backend: a}, {backend: b}, {backend: c}]\n");
+  ASSERT_NE(snapshot, nullptr);
+  ManualClock clock;
+  Xoshiro256 random(5);
+  std::string error;
+  auto runtime = RoutingRuntime::Create(snapshot, clock, error);
+  ASSERT_NE(runtime, nullptr) << error;
+  const ModelGroup& ab = *runtime->Group(*snapshot->models[0]);
+  const ModelGroup& abc = *runtime->Group(*snapshot->models[1]);
+  ASSERT_EQ(abc.health(2), nullptr);
+  auto picks = [&](const ModelGroup& group, const DeploymentMask& tried = {}) {
+    std::set<size_t> picked;
+    for (int i = 0; i < 12; ++i) {
+      auto ticket = group.Begin(tried, 0, random, clock.Now());
+      if (!ticket) continue;
+      picked.insert(ticket->index);
+      group.End(*ticket, AttemptResult::kSuccess, clock.Now(), milliseconds(1));
+    }
+    return picked;
+  };
+  auto set_health = [&](BackendHealth* health, bool ok) {
+    health->Record(ok, ok ? "" : "status 503", clock.WallNow());
+  };
+  EXPECT_EQ(picks(ab), (std::set<size_t>{0, 1})) << "unknown counts as healthy";
+
+  set_health(ab.health(0), false);
+  EXPECT_EQ(picks(ab), (std::set<size_t>{1}));
+  EXPECT_EQ(picks(abc), (std::set<size_t>{1, 2})) << "a's health is shared by both groups";
+  DeploymentMask tried_b;
+  tried_b.Set(1);
+  EXPECT_EQ(picks(ab, tried_b), std::set<size_t>{})
+      << "a retry does not fall back to an unhealthy deployment while another is healthy";
+
+  set_health(ab.health(1), false);
+  EXPECT_EQ(picks(ab), (std::set<size_t>{0, 1})) << "all unhealthy: health is ignored";
+  EXPECT_EQ(picks(abc), (std::set<size_t>{2})) << "c (no check) is healthy: only c";
+
+  set_health(ab.health(0), true);
+  EXPECT_EQ(picks(ab), (std::set<size_t>{0}));
 }
 
 }  // namespace

@@ -2,8 +2,11 @@
 #include "routing/model_resolver.h"
 
 #include <boost/json/object.hpp>
+#include <chrono>
+#include <random>
 
 #include "config/snapshot.h"
+#include "routing/traffic_split.h"
 
 namespace sluice {
 namespace {
@@ -13,6 +16,28 @@ void NotFound(RequestContext& ctx, std::string_view model) {
   message.append(model);
   message.append("` does not exist or you do not have access to it.");
   ctx.pending_error() = ErrorReply(ErrorClass::kModelNotFound, message, "model");
+}
+
+// The worker's generator for weighted random arms (not for secrets).
+Xoshiro256& ThreadRandom() {
+  thread_local Xoshiro256 random(
+      std::random_device{}() ^
+      static_cast<uint64_t>(std::chrono::steady_clock::now().time_since_epoch().count()));
+  return random;
+}
+
+// A split model is served by one of its arms: the context gets the arm's model (so access
+// checks, limits and prices apply to it) and remembers the split for headers and records.
+void ResolveSplit(RequestContext& ctx, const ModelConfig& model) {
+  routing::ArmChoice choice = routing::ChooseArm(model, ctx, ThreadRandom());
+  if (choice.arm == nullptr || choice.arm->model == nullptr) {
+    ctx.pending_error() = routing::UnknownArmReply(model, choice.header_value);
+    return;
+  }
+  ctx.split_model = &model;
+  ctx.experiment_arm = choice.arm->name;
+  ctx.experiment_label = choice.arm->label;
+  ctx.SetModel(choice.arm->model);
 }
 
 }  // namespace
@@ -66,6 +91,10 @@ void ModelTableResolver::Resolve(RequestContext& ctx) const {
   const ModelConfig* m = ctx.snapshot().FindModel(name);
   if (m == nullptr) {
     NotFound(ctx, name);
+    return;
+  }
+  if (m->split.active()) {
+    ResolveSplit(ctx, *m);
     return;
   }
   ctx.SetModel(m);

@@ -20,9 +20,28 @@ std::shared_ptr<const RoutingTable> RoutingTable::Build(std::shared_ptr<const Sn
 std::unique_ptr<RoutingRuntime> RoutingRuntime::Create(std::shared_ptr<const Snapshot> snapshot,
                                                        const Clock& clock, std::string& error) {
   std::unique_ptr<RoutingRuntime> runtime(new RoutingRuntime(clock));
-  runtime->table_ = RoutingTable::Build(std::move(snapshot), runtime->registry_, error);
-  if (!runtime->table_) return nullptr;
+  if (!runtime->BuildTable(std::move(snapshot), error)) return nullptr;
   return runtime;
+}
+
+std::shared_ptr<const RoutingTable> RoutingRuntime::current() const {
+  std::lock_guard lock(mu_);
+  return current_;
+}
+
+std::shared_ptr<const RoutingTable> RoutingRuntime::BuildTable(
+    std::shared_ptr<const Snapshot> snapshot, std::string& error) {
+  std::shared_ptr<const RoutingTable> table =
+      RoutingTable::Build(std::move(snapshot), registry_, error);
+  if (!table) return nullptr;
+  {
+    std::lock_guard lock(mu_);
+    current_ = table;
+  }
+  // Entries only older tables hold stay until those tables go (their requests end); the
+  // next build forgets them.
+  registry_.Prune();
+  return table;
 }
 
 }  // namespace sluice::routing

@@ -27,8 +27,10 @@ UsageRecord UsageRecorder::Build(RequestContext& ctx, SteadyTime end) {
     r.user_id = who->user_id;
     r.team_id = who->team_id;
   }
-  const ModelConfig* model = ctx.resolved_model();
-  r.model_requested = model != nullptr ? model->name : std::string(ctx.requested_model);
+  const ModelConfig* model = ctx.resolved_model();  // a split's arm: its price is charged
+  const ModelConfig* asked = ctx.split_model != nullptr ? ctx.split_model : model;
+  r.model_requested = asked != nullptr ? asked->name : std::string(ctx.requested_model);
+  r.experiment_arm = std::string(ctx.experiment_arm);
   r.model_served = std::string(ctx.upstream_model);
   r.backend = std::string(ctx.backend);
   bool reached_upstream = ctx.upstream_sent != SteadyTime{};

@@ -128,6 +128,10 @@ TEST_F(AdminAuditTest, EveryMutatingRouteWritesARowWithoutSecrets) {
          return MutationCall{"/admin/tokens/revoke", R"({"jti":"jti_audited"})",
                              "token:jti_audited"};
        }},
+      {"POST /admin/config/reload",
+       [&] {
+         return MutationCall{"/admin/config/reload", "", "config"};
+       }},
   };
 
   std::vector<Response> plain_responses;

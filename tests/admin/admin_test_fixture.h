@@ -36,7 +36,8 @@ inline uint64_t BuiltInRolePermissions(std::string_view role) {
                           kPermUsageReadAll | kPermAuditRead | kPermConfigRead | kPermRolesRead;
   if (role == "admin") return AllPermissions();
   if (role == "operator") {
-    return reader | kPermModelsInvoke | kPermKeysManage | kPermTeamsManage | kPermTokensRevoke;
+    return reader | kPermModelsInvoke | kPermKeysManage | kPermTeamsManage | kPermTokensRevoke |
+           kPermConfigReload;
   }
   if (role == "user") return kPermModelsInvoke | kPermUsageRead;
   if (role == "readonly") return reader;

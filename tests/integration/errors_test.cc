@@ -157,6 +157,23 @@ TEST(UpstreamErrors, SlowUpstreamIs504AndTheUpstreamRequestIsAbandoned) {
       << "the gateway closes the timed-out upstream connection";
 }
 
+TEST(UpstreamErrors, ARouteTimeoutOverridesTheBackendsOwn) {
+  FakeUpstream upstream([&](FakeExchange& ex) -> asio::awaitable<void> {
+    co_await ex.WaitForPeerClose(std::chrono::seconds(5));
+  });
+  // The backend keeps its default (60 s); the chat route allows 200 ms.
+  GatewayHarness gateway(
+      BasicConfig() + "routes:\n  /v1/chat/completions:\n    first_byte_timeout: 200ms\n",
+      upstream.address());
+  TestClient client(gateway.port());
+  auto start = std::chrono::steady_clock::now();
+  client.Send(JsonRequest("/v1/chat/completions", R"({"model":"m","messages":[]})"));
+  auto r = client.ReadResponse();
+  ASSERT_TRUE(r);
+  EXPECT_EQ(ExpectOpenAiError(*r, 504, "server_error"), "upstream_timeout");
+  EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(3));
+}
+
 TEST(UpstreamErrors, StreamingTimeToFirstEventIsBounded) {
   FakeUpstream upstream([](FakeExchange& ex) -> asio::awaitable<void> {
     co_await ex.StartSse();  // head arrives, then nothing

@@ -49,14 +49,21 @@ GatewayHarness::GatewayHarness(const std::string& yaml, const std::string& upstr
     throw std::runtime_error("cannot open the runtime");
   }
   server_ = std::make_unique<Server>(snapshot_, &runtime_.services);
+  // Reload reads the same text from a file (a test may rewrite it first).
+  config_path_ = TempPath("config.yaml");
+  std::ofstream(config_path_) << text;
+  server_->EnableReload(config_path_);
+  runtime_.services.control = server_.get();
   std::string error;
   if (!server_->Start(error)) throw std::runtime_error(error);
 }
 
 GatewayHarness::~GatewayHarness() {
   server_->Drain(std::chrono::seconds(5));
+  runtime_.services.control = nullptr;
   server_.reset();
   ::unlink(access_log_path_.c_str());
+  ::unlink(config_path_.c_str());
 }
 
 std::vector<boost::json::object> GatewayHarness::AccessLog(size_t expected) {

@@ -1,7 +1,9 @@
 // Runs the real Sluice server in-process on a loopback port chosen by the OS, from a YAML
 // snippet, for integration tests. Placeholders in the YAML: {upstream} → the address of a
 // FakeUpstream, {access_log} → a per-test temporary file. The access log can be read back
-// as parsed JSON lines. Not thread-safe; one per test.
+// as parsed JSON lines. The substituted text is also written to config_path(), from which
+// the server reloads (ReloadConfig, POST /admin/config/reload). Not thread-safe; one per
+// test.
 #pragma once
 
 #include <boost/json/value.hpp>
@@ -34,9 +36,11 @@ class GatewayHarness {
   // written after the response, so a test that just read its response must wait).
   std::vector<boost::json::object> AccessLog(size_t expected = 1);
   const std::string& access_log_path() const { return access_log_path_; }
+  const std::string& config_path() const { return config_path_; }
 
  private:
   std::string access_log_path_;
+  std::string config_path_;
   std::shared_ptr<const Snapshot> snapshot_;
   RuntimeServices runtime_;  // before server_: closed after the server has drained
   std::unique_ptr<Server> server_;

@@ -66,6 +66,10 @@ int main(int argc, char** argv) {
   app.add_option("--api-key", config.api_key,
                  "Require 'Authorization: Bearer KEY' on /v1/ requests (or $SLUICE_MOCK_API_KEY)")
       ->envname("SLUICE_MOCK_API_KEY");
+  app.add_option("--health-status", config.health_status,
+                 "Status of GET /health (change it at run time with POST /mock/health)")
+      ->check(CLI::Range(100, 599))
+      ->capture_default_str();
   app.add_option("--max-body-bytes", config.max_body_bytes, "Largest accepted request body")
       ->capture_default_str();
   CLI11_PARSE(app, argc, argv);

@@ -30,7 +30,8 @@ struct MockConfig {
   double reset_rate = 0;
   int64_t reset_after = 0;
   std::optional<uint64_t> seed;
-  std::string api_key;  // empty: no auth check
+  std::string api_key;      // empty: no auth check
+  int health_status = 200;  // what GET /health answers at start (POST /mock/health changes it)
   uint64_t max_body_bytes = 64ULL << 20;
 };
 

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <boost/json/monotonic_resource.hpp>
+#include <boost/json/parse.hpp>
 #include <boost/json/parser.hpp>
 
 #include "core/json_text.h"
@@ -90,7 +91,8 @@ void AppendModelObject(std::string& out, std::string_view id) {
   out.append(",\"owned_by\":\"sluice-mock\"}");
 }
 
-MockCatalog::MockCatalog(const MockConfig& config) : config_(config) {
+MockCatalog::MockCatalog(const MockConfig& config)
+    : config_(config), health_status_(config.health_status) {
   models_body_ = "{\"object\":\"list\",\"data\":[";
   for (size_t i = 0; i < config.models.size(); ++i) {
     if (i > 0) models_body_.push_back(',');
@@ -156,7 +158,11 @@ void MockService::Dispatch(Request& r) {
 
   if (path == "/health") {
     if (!get) return not_allowed();
-    return WriteJson(r, 200, "{\"status\":\"ok\"}");
+    return HandleHealth(r);
+  }
+  if (path == "/mock/health") {
+    if (!get && !post) return not_allowed();
+    return HandleHealthControl(r);
   }
   if (path == "/mock/stats") {
     if (!get) return not_allowed();
@@ -231,6 +237,31 @@ void MockService::HandleModel(Request& r, std::string_view encoded_id) {
 void MockService::HandleStats(Request& r) {
   body_.clear();
   stats_registry_.AppendJson(body_);
+  WriteJson(r, 200, body_);
+}
+
+void MockService::HandleHealth(Request& r) {
+  Bump(stats_cell_.health_checks);
+  int status = catalog_.health_status();
+  WriteJson(r, status, status < 400 ? "{\"status\":\"ok\"}" : "{\"status\":\"unhealthy\"}");
+}
+
+void MockService::HandleHealthControl(Request& r) {
+  if (r.http.method == Method::kPost) {
+    boost::system::error_code ec;
+    json::value body = json::parse(r.http.body, ec);
+    const json::object* object = ec ? nullptr : body.if_object();
+    const json::value* status = object != nullptr ? object->if_contains("status") : nullptr;
+    const int64_t* number = status != nullptr ? status->if_int64() : nullptr;
+    if (number == nullptr || *number < 100 || *number > 599) {
+      return WriteError(r, 400, "Expected {\"status\": N} with N from 100 to 599.",
+                        "invalid_request_error", "status", {});
+    }
+    catalog_.set_health_status(static_cast<int>(*number));
+  }
+  body_ = "{\"status\":";
+  AppendDecimal(body_, catalog_.health_status());
+  body_.push_back('}');
   WriteJson(r, 200, body_);
 }
 

@@ -3,9 +3,10 @@
 // response (head and body, or only the head of a stream) to the connection's output. What
 // must happen next (write now, wait, stream, reset) is returned as a ResponsePlan that the
 // connection executes. One MockService per worker thread; not thread-safe. The catalog it
-// reads is immutable and shared.
+// reads is shared and immutable, except the health status (one atomic, any thread).
 #pragma once
 
+#include <atomic>
 #include <boost/json/fwd.hpp>
 #include <chrono>
 #include <cstdint>
@@ -31,9 +32,17 @@ class MockCatalog {
   const std::string& models_body() const { return models_body_; }
   const HeaderBlock& stream_headers() const { return stream_headers_; }
   const HeaderBlock& no_headers() const { return no_headers_; }
+  // The status GET /health answers: --health-status, then what POST /mock/health (or
+  // MockServer::SetHealthStatus) last set. One atomic shared by all workers, so tests can
+  // make a running mock fail its health checks and recover.
+  int health_status() const { return health_status_.load(std::memory_order_relaxed); }
+  void set_health_status(int status) const {
+    health_status_.store(status, std::memory_order_relaxed);
+  }
 
  private:
   const MockConfig& config_;
+  mutable std::atomic<int> health_status_;
   std::string models_body_;
   HeaderBlock stream_headers_;
   HeaderBlock no_headers_;
@@ -90,6 +99,9 @@ class MockService {
   void HandleEmbeddings(Request& r);
   void HandleModel(Request& r, std::string_view encoded_id);
   void HandleStats(Request& r);
+  void HandleHealth(Request& r);
+  // GET or POST /mock/health: reads or sets the status GET /health answers.
+  void HandleHealthControl(Request& r);
   bool CheckAuth(Request& r);
   // Applies a forced or random injected error; true when the request was answered.
   bool InjectError(Request& r, int64_t forced_status, std::chrono::microseconds latency);

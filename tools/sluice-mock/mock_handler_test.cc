@@ -446,9 +446,9 @@ TEST_F(MockHandlerTest, ModelsHealthAndStats) {
   EXPECT_EQ(one.body.at("id"), "org/model");
   EXPECT_EQ(Call("GET", "/health").body, json::parse(R"({"status":"ok"})"));
   Result stats = Call("GET", "/mock/stats");
-  for (const char* key :
-       {"requests", "connections_opened", "connections_active", "streams_started",
-        "streams_completed", "streams_client_aborted", "resets_injected", "errors_injected"}) {
+  for (const char* key : {"requests", "connections_opened", "connections_active", "streams_started",
+                          "streams_completed", "streams_client_aborted", "resets_injected",
+                          "errors_injected", "health_checks"}) {
     EXPECT_TRUE(stats.body.at(key).is_number()) << key;
   }
   EXPECT_EQ(stats.body.at("requests"), 4);  // counted before it answers
@@ -464,6 +464,36 @@ TEST_F(MockHandlerTest, ModelsHealthAndStats) {
   EXPECT_EQ(out.rfind("HTTP/1.1 200 OK\r\n", 0), 0u);
   EXPECT_NE(out.find("Content-Length: 15\r\n"), std::string::npos);
   EXPECT_EQ(out.find("\r\n\r\n"), out.size() - 4);
+}
+
+TEST_F(MockHandlerTest, HealthStatusFromTheFlagAndChangedAtRunTime) {
+  config_.health_status = 503;
+  Rebuild();
+  Result down = Call("GET", "/health");
+  EXPECT_EQ(down.response.status, 503);
+  EXPECT_EQ(down.body, json::parse(R"({"status":"unhealthy"})"));
+  EXPECT_EQ(Call("GET", "/mock/health").body, json::parse(R"({"status":503})"));
+
+  Result set = Call("POST", "/mock/health", R"({"status":200})");
+  EXPECT_EQ(set.response.status, 200);
+  EXPECT_EQ(set.body, json::parse(R"({"status":200})"));
+  Result up = Call("GET", "/health");
+  EXPECT_EQ(up.response.status, 200);
+  EXPECT_EQ(up.body, json::parse(R"({"status":"ok"})"));
+  EXPECT_EQ(stats_->Sum().health_checks, 2u);
+
+  catalog_->set_health_status(502);  // what MockServer::SetHealthStatus does
+  EXPECT_EQ(Call("GET", "/health").response.status, 502);
+
+  for (std::string_view bad :
+       {"", "{}", R"({"status":"503"})", R"({"status":99})", R"({"status":600})", "[503]"}) {
+    Result refused = Call("POST", "/mock/health", bad);
+    EXPECT_EQ(refused.response.status, 400) << bad;
+    EXPECT_EQ(refused.body.at("error").at("param"), "status") << bad;
+  }
+  EXPECT_EQ(catalog_->health_status(), 502) << "a refused change changes nothing";
+  EXPECT_EQ(Call("PUT", "/mock/health", "{}").response.status, 405);
+  EXPECT_EQ(Call("POST", "/health", "{}").response.status, 405);
 }
 
 TEST_F(MockHandlerTest, EmbeddingsFloatAndBase64) {

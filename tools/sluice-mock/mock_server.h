@@ -38,6 +38,8 @@ class MockServer {
   std::string address() const;
   uint16_t port() const { return port_; }
   StatsTotals Stats() const { return stats_.Sum(); }
+  // The status GET /health answers from now on (what POST /mock/health does). Any thread.
+  void SetHealthStatus(int status) { catalog_.set_health_status(status); }
   const MockConfig& config() const { return config_; }
 
  private:

@@ -160,6 +160,30 @@ TEST_F(MockServerTest, PipelinedAndChunkedRequestsAnswerInOrder) {
   EXPECT_EQ(json::parse(responses[3].body).at("object").as_string(), "list");
 }
 
+TEST_F(MockServerTest, HealthCanBeMadeToFailAndRecoverWhileRunning) {
+  auto health = [&] {
+    tcp::socket socket = Connect();
+    asio::write(socket, asio::buffer(std::string("GET /health HTTP/1.1\r\nHost: mock\r\n\r\n")));
+    auto responses = ReadResponses(socket, 1);
+    wire_.clear();
+    return responses.size() == 1 ? responses[0].status : 0;
+  };
+  EXPECT_EQ(health(), 200);
+  {
+    tcp::socket socket = Connect();
+    asio::write(socket, asio::buffer(Post("/mock/health", R"({"status":503})")));
+    auto responses = ReadResponses(socket, 1);
+    wire_.clear();
+    ASSERT_EQ(responses.size(), 1u);
+    EXPECT_EQ(responses[0].status, 200);
+  }
+  // Every connection (spread over both workers) sees the change.
+  for (int i = 0; i < 6; ++i) EXPECT_EQ(health(), 503) << i;
+  server_->SetHealthStatus(200);
+  for (int i = 0; i < 6; ++i) EXPECT_EQ(health(), 200) << i;
+  EXPECT_EQ(server_->Stats().health_checks, 13u);
+}
+
 TEST_F(MockServerTest, MalformedRequestGets400AndClose) {
   tcp::socket socket = Connect();
   asio::write(socket, asio::buffer(std::string(

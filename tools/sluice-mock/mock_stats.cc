@@ -24,6 +24,7 @@ StatsTotals StatsRegistry::Sum() const {
     t.streams_client_aborted += get(c->streams_client_aborted);
     t.resets_injected += get(c->resets_injected);
     t.errors_injected += get(c->errors_injected);
+    t.health_checks += get(c->health_checks);
   }
   // Cells are read one after the other, so a close may be seen before its open.
   t.connections_active = t.connections_opened > closed ? t.connections_opened - closed : 0;
@@ -46,6 +47,7 @@ void StatsRegistry::AppendJson(std::string& out) const {
   field("streams_client_aborted", t.streams_client_aborted);
   field("resets_injected", t.resets_injected);
   field("errors_injected", t.errors_injected);
+  field("health_checks", t.health_checks);
   out.push_back('}');
 }
 

@@ -21,6 +21,7 @@ struct alignas(64) StatsCell {
   std::atomic<uint64_t> streams_client_aborted{0};
   std::atomic<uint64_t> resets_injected{0};
   std::atomic<uint64_t> errors_injected{0};
+  std::atomic<uint64_t> health_checks{0};  // GET /health
 };
 
 // REQUIRES: called only by the cell's owning worker thread.
@@ -37,6 +38,7 @@ struct StatsTotals {
   uint64_t streams_client_aborted = 0;
   uint64_t resets_injected = 0;
   uint64_t errors_injected = 0;
+  uint64_t health_checks = 0;
 };
 
 class StatsRegistry {

@@ -94,6 +94,7 @@ void FormatAccessLogLine(const RequestContext& ctx, std::string& out) {
   AppendStringField(out, "model", ctx.requested_model);
   AppendStringField(out, "backend", ctx.backend);
   AppendStringField(out, "upstream_model", ctx.upstream_model);
+  AppendStringField(out, "experiment_arm", ctx.experiment_arm);
   out.append(",\"upstream_status\":");
   if (ctx.upstream_status == 0) {
     out.append("null");

@@ -37,6 +37,7 @@ const char* const kDocumentedFields[] = {
     "bytes_in",       "bytes_out",
     "prompt_tokens",  "completion_tokens",
     "total_tokens",   "error",
+    "experiment_arm",
 };
 
 class AccessLogTest : public testing::Test {
@@ -57,6 +58,7 @@ class AccessLogTest : public testing::Test {
     ctx_.requested_model = "fast";
     ctx_.backend = "local";
     ctx_.upstream_model = "meta-llama/Llama-3";
+    ctx_.experiment_arm = "canary";
     ctx_.status = 200;
     ctx_.upstream_status = 200;
     ctx_.stream = true;
@@ -91,6 +93,7 @@ TEST_F(AccessLogTest, LineHasEveryDocumentedField) {
   EXPECT_EQ(o.at("model").as_string(), "fast");
   EXPECT_EQ(o.at("backend").as_string(), "local");
   EXPECT_EQ(o.at("upstream_model").as_string(), "meta-llama/Llama-3");
+  EXPECT_EQ(o.at("experiment_arm").as_string(), "canary");
   EXPECT_EQ(o.at("upstream_status").as_int64(), 200);
   EXPECT_EQ(o.at("stream").as_bool(), true);
   EXPECT_DOUBLE_EQ(o.at("latency_ms").as_double(), 1234.567);
@@ -131,7 +134,7 @@ TEST_F(AccessLogTest, RejectedRequestHasNullsForWhatIsUnknown) {
   EXPECT_EQ(o.at("error").as_string(), "bad_framing");
   for (const char* field :
        {"request_id", "client", "model", "backend", "upstream_model", "upstream_status", "ttfb_ms",
-        "upstream_ms", "prompt_tokens", "completion_tokens", "total_tokens"}) {
+        "upstream_ms", "prompt_tokens", "completion_tokens", "total_tokens", "experiment_arm"}) {
     EXPECT_TRUE(o.at(field).is_null()) << field;
   }
   EXPECT_DOUBLE_EQ(o.at("latency_ms").as_double(), 1.0);

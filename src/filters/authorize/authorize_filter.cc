@@ -40,10 +40,25 @@ class AuthorizeFilter final : public Filter {
     if (ctx.route == RouteKind::kListModels) return Verdict::Reply(ListModels(ctx));
     if (IsModelRoute(ctx.route) || ctx.route == RouteKind::kRetrieveModel) {
       const ModelConfig* model = ctx.Model();
-      if (model != nullptr &&
-          !auth_->policy().ModelAllowed(principal, *model, ctx.requested_model)) {
+      // With a traffic split, Model() is the arm's model: the caller needs both the model it
+      // asked for and the arm's (a split never lends a model the caller may not use).
+      const ModelConfig* asked = ctx.split_model != nullptr ? ctx.split_model : model;
+      if (asked != nullptr &&
+          !auth_->policy().ModelAllowed(principal, *asked, ctx.requested_model)) {
         Deny(ctx, "model.denied", ctx.requested_model);
         std::string message = "You are not allowed to use the model `";
+        message.append(ctx.requested_model);
+        message.append("`.");
+        return Verdict::Reply(ErrorReply(ErrorClass::kModelNotAllowed, message, "model"));
+      }
+      if (ctx.split_model != nullptr && model != nullptr &&
+          !auth_->policy().ModelAllowed(principal, *model, model->name)) {
+        Deny(ctx, "model.denied", model->name);
+        std::string message = "You are not allowed to use the model `";
+        message.append(model->name);
+        message.append("`, which serves the experiment arm `");
+        message.append(ctx.experiment_arm);
+        message.append("` of `");
         message.append(ctx.requested_model);
         message.append("`.");
         return Verdict::Reply(ErrorReply(ErrorClass::kModelNotAllowed, message, "model"));
