@@ -78,6 +78,8 @@ class Worker {
 
   // --- Worker-thread API used by sessions.
   boost::asio::io_context& io() { return io_; }
+  // The current generation's snapshot. Never hold it across a co_await: a reload may free
+  // it. A request uses the generation its session pinned (RequestContext::snapshot()).
   const Snapshot& snapshot() const { return *generation_->snapshot; }
   // The server: section, which a reload never changes: valid for the worker's life, so a
   // session may hold it across co_await (a snapshot reference may not: a reload frees it).
