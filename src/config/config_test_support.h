@@ -1,11 +1,13 @@
 // Test-only helpers for unit tests that load a config from YAML text: a FilterCatalog that
-// knows no filters, loading "test.yaml" with it, and error-joining for assertion messages.
+// knows no filters, loading "test.yaml" with it, error-joining for assertion messages, and
+// the table-driven "this YAML fails at this line with this message" check.
 // Header-only; stateless apart from one immutable catalog, so safe from any test thread.
 #pragma once
 
 #include <gtest/gtest.h>
 
 #include <memory>
+#include <ostream>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -44,6 +46,35 @@ inline std::shared_ptr<const Snapshot> LoadOkWithoutFilters(std::string_view yam
   LoadResult result = LoadWithoutFilters(yaml);
   for (const std::string& e : result.errors) ADD_FAILURE() << e;
   return result.snapshot;
+}
+
+// One row of an error table: YAML that must fail with `message_part` at `line`.
+struct ErrorCase {
+  const char* name;  // the test's name
+  std::string yaml;
+  int line;
+  const char* message_part;
+};
+
+// GoogleTest prints a row by its name (not its bytes).
+inline void PrintTo(const ErrorCase& c, std::ostream* os) { *os << c.name; }
+
+// The parameterised test's name: the row's.
+inline std::string ErrorCaseName(const testing::TestParamInfo<ErrorCase>& info) {
+  return info.param.name;
+}
+
+// Success when one of `errors` starts with "test.yaml:<line>: " and contains `part`.
+inline testing::AssertionResult HasErrorAt(const std::vector<std::string>& errors, int line,
+                                           std::string_view part) {
+  std::string prefix = "test.yaml:" + std::to_string(line) + ": ";
+  for (const std::string& e : errors) {
+    if (e.rfind(prefix, 0) == 0 && e.find(part) != std::string::npos) {
+      return testing::AssertionSuccess();
+    }
+  }
+  return testing::AssertionFailure() << "expected " << prefix << "..." << part << "\ngot:\n"
+                                     << JoinedErrors(errors);
 }
 
 }  // namespace sluice::config_test

@@ -11,6 +11,10 @@
 namespace sluice {
 namespace {
 
+using config_test::ErrorCase;
+using config_test::ErrorCaseName;
+using config_test::HasErrorAt;
+
 using config_test::JoinedErrors;
 using config_test::LoadWithoutFilters;
 
@@ -67,13 +71,6 @@ TEST(DeploymentLimitsLoader, AGroupSharingADeploymentWithTheSameLimitsIsFine) {
   EXPECT_NE(result.snapshot, nullptr) << JoinedErrors(result.errors);
 }
 
-struct ErrorCase {
-  const char* name;
-  std::string yaml;
-  int line;
-  const char* message_part;
-};
-
 std::vector<ErrorCase> ErrorTable() {
   return {
       {"zero_requests", TwoDeployments(", limits: {requests_per_minute: 0}"), 7,
@@ -107,19 +104,11 @@ TEST_P(DeploymentLimitsLoaderError, ReportsFileLineAndMessage) {
   const ErrorCase& c = GetParam();
   LoadResult result = LoadWithoutFilters(c.yaml);
   EXPECT_EQ(result.snapshot, nullptr);
-  std::string prefix = "test.yaml:" + std::to_string(c.line) + ": ";
-  bool found = false;
-  for (const std::string& e : result.errors) {
-    found = found || (e.rfind(prefix, 0) == 0 && e.find(c.message_part) != std::string::npos);
-  }
-  EXPECT_TRUE(found) << "expected " << prefix << "..." << c.message_part << "\ngot:\n"
-                     << JoinedErrors(result.errors);
+  EXPECT_TRUE(HasErrorAt(result.errors, c.line, c.message_part));
 }
 
 INSTANTIATE_TEST_SUITE_P(Config, DeploymentLimitsLoaderError, testing::ValuesIn(ErrorTable()),
-                         [](const testing::TestParamInfo<ErrorCase>& info) {
-                           return std::string(info.param.name);
-                         });
+                         ErrorCaseName);
 
 }  // namespace
 }  // namespace sluice

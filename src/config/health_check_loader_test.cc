@@ -14,6 +14,10 @@
 namespace sluice {
 namespace {
 
+using config_test::ErrorCase;
+using config_test::ErrorCaseName;
+using config_test::HasErrorAt;
+
 using config_test::JoinedErrors;
 using config_test::LoadWithoutFilters;
 using std::chrono::milliseconds;
@@ -117,15 +121,6 @@ TEST(HealthCheckConfig, PathsThatWouldCostMoneyAreRefused) {
   EXPECT_NE(HealthPathProblem("/a#b").find("fragment"), std::string::npos);
 }
 
-struct ErrorCase {
-  const char* name;
-  std::string yaml;
-  int line;
-  const char* message_part;
-};
-
-void PrintTo(const ErrorCase& c, std::ostream* os) { *os << c.name; }
-
 // A backend entry whose health_check block starts on line 4.
 std::string WithCheck(const std::string& block) {
   return "backends:\n  - name: a\n    url: 'http://127.0.0.1:1/v1'\n    health_check:\n" + block;
@@ -166,19 +161,11 @@ TEST_P(HealthCheckErrorTest, ReportsFileLineAndMessage) {
   const ErrorCase& c = GetParam();
   LoadResult result = LoadWithoutFilters(c.yaml);
   EXPECT_EQ(result.snapshot, nullptr);
-  std::string prefix = "test.yaml:" + std::to_string(c.line) + ": ";
-  bool found = false;
-  for (const std::string& e : result.errors) {
-    found = found || (e.rfind(prefix, 0) == 0 && e.find(c.message_part) != std::string::npos);
-  }
-  EXPECT_TRUE(found) << "expected " << prefix << "..." << c.message_part << "\ngot:\n"
-                     << JoinedErrors(result.errors);
+  EXPECT_TRUE(HasErrorAt(result.errors, c.line, c.message_part));
 }
 
 INSTANTIATE_TEST_SUITE_P(Config, HealthCheckErrorTest, testing::ValuesIn(ErrorTable()),
-                         [](const testing::TestParamInfo<ErrorCase>& info) {
-                           return std::string(info.param.name);
-                         });
+                         ErrorCaseName);
 
 }  // namespace
 }  // namespace sluice

@@ -12,8 +12,14 @@
 #include <string>
 #include <vector>
 
+#include "config/config_test_support.h"
+
 namespace sluice {
 namespace {
+
+using config_test::ErrorCase;
+using config_test::ErrorCaseName;
+using config_test::HasErrorAt;
 
 using std::chrono::milliseconds;
 
@@ -346,14 +352,6 @@ TEST(Loader, ApiKeyEnvMustBeSet) {
 }
 
 // One configuration error: the YAML, the line it must be reported at, a part of the message.
-struct ErrorCase {
-  const char* name;
-  std::string yaml;
-  int line;
-  const char* message_part;
-};
-
-void PrintTo(const ErrorCase& c, std::ostream* os) { *os << c.name; }
 
 const std::vector<ErrorCase>& ErrorTable() {
   static const std::vector<ErrorCase> table = {
@@ -471,19 +469,10 @@ TEST_P(LoaderErrorTest, ReportsFileLineAndMessage) {
   LoadResult result = Load(c.yaml);
   EXPECT_EQ(result.snapshot, nullptr);
   ASSERT_FALSE(result.errors.empty());
-  std::string prefix = "test.yaml:" + std::to_string(c.line) + ": ";
-  bool found = false;
-  for (const std::string& e : result.errors) {
-    found = found || (e.rfind(prefix, 0) == 0 && e.find(c.message_part) != std::string::npos);
-  }
-  EXPECT_TRUE(found) << "expected " << prefix << "..." << c.message_part << "\ngot:\n"
-                     << Joined(result.errors);
+  EXPECT_TRUE(HasErrorAt(result.errors, c.line, c.message_part));
 }
 
-INSTANTIATE_TEST_SUITE_P(Config, LoaderErrorTest, testing::ValuesIn(ErrorTable()),
-                         [](const testing::TestParamInfo<ErrorCase>& info) {
-                           return std::string(info.param.name);
-                         });
+INSTANTIATE_TEST_SUITE_P(Config, LoaderErrorTest, testing::ValuesIn(ErrorTable()), ErrorCaseName);
 
 TEST(Loader, AllErrorsAreReportedAtOnce) {
   LoadResult result = Load(
@@ -766,19 +755,11 @@ TEST_P(LoaderGroupErrorTest, ReportsFileLineAndMessage) {
   const ErrorCase& c = GetParam();
   LoadResult result = Load(c.yaml);
   EXPECT_EQ(result.snapshot, nullptr);
-  std::string prefix = "test.yaml:" + std::to_string(c.line) + ": ";
-  bool found = false;
-  for (const std::string& e : result.errors) {
-    found = found || (e.rfind(prefix, 0) == 0 && e.find(c.message_part) != std::string::npos);
-  }
-  EXPECT_TRUE(found) << "expected " << prefix << "..." << c.message_part << "\ngot:\n"
-                     << Joined(result.errors);
+  EXPECT_TRUE(HasErrorAt(result.errors, c.line, c.message_part));
 }
 
 INSTANTIATE_TEST_SUITE_P(Config, LoaderGroupErrorTest, testing::ValuesIn(GroupErrorTable()),
-                         [](const testing::TestParamInfo<ErrorCase>& info) {
-                           return std::string(info.param.name);
-                         });
+                         ErrorCaseName);
 
 TEST(Loader, ContentIdNamesTheFileText) {
   auto a = Ok(Load("models: []\n"));
