@@ -15,10 +15,23 @@
 #include "cli/identity_commands.h"
 #include "config/loader.h"
 #include "filters/registry.h"
+#include "observability/app_log.h"
+#include "observability/metrics_registry.h"
 #include "server.h"
 #include "version.h"
 
 namespace {
+
+sluice::AppLogOptions AppLogOptionsOf(const sluice::LoggingConfig& config) {
+  sluice::AppLogOptions options;
+  options.level = config.level;
+  options.format = config.format;
+  options.output = config.output;
+  options.rotate.max_bytes = config.rotate.max_bytes;
+  options.rotate.max_age = config.rotate.max_age;
+  options.rotate.keep = config.rotate.keep;
+  return options;
+}
 
 std::shared_ptr<const sluice::Snapshot> LoadOrReport(const std::string& path,
                                                      const sluice::Services* services) {
@@ -34,6 +47,12 @@ int Serve(const std::string& config_path) {
     std::cerr << "sluice: configuration is invalid; not starting\n";
     return 1;
   }
+  // From here on the application log goes where `logging:` says, never blocking a worker.
+  std::string log_error;
+  if (!sluice::ConfigureAppLog(AppLogOptionsOf(snapshot->logging), log_error)) {
+    std::cerr << "sluice: logging: " << log_error << '\n';
+    return 1;
+  }
   std::vector<std::string> errors;
   if (!sluice::OpenRuntime(snapshot, runtime, errors)) {
     for (const std::string& error : errors) std::cerr << error << '\n';
@@ -43,10 +62,16 @@ int Serve(const std::string& config_path) {
   for (const std::string& message : runtime.bootstrap_messages) {
     std::cerr << "sluice: " << message << '\n';
   }
+  if (runtime.metrics)
+    runtime.metrics->AddCollector([](sluice::PrometheusText& text) {
+      text.Family("sluice_build_info", "gauge", "The running build; always 1.");
+      text.Sample("sluice_build_info",
+                  {{"version", sluice::kVersion}, {"revision", sluice::kGitCommit}}, 1.0);
+    });
   sluice::Server server(snapshot, &runtime.services);
   server.EnableReload(config_path);
   runtime.services.control = &server;
-  return server.Serve([&](uint16_t port) {
+  int code = server.Serve([&](uint16_t port) {
     spdlog::info(
         "sluice {} listening on http://{}:{} ({} workers, {} models, config {} version 1 ({}))",
         sluice::kVersion, snapshot->server.listen.host, port, snapshot->server.workers,
@@ -56,6 +81,8 @@ int Serve(const std::string& config_path) {
                    snapshot->admin.listen.host, server.admin_port());
     }
   });
+  sluice::FlushAppLog();
+  return code;
 }
 
 }  // namespace

@@ -14,8 +14,11 @@
 #include "http/health_probe.h"
 #include "limits/limits_runtime.h"
 #include "limits/redis_limiter_store.h"
+#include "observability/metrics_registry.h"
+#include "observability/request_trace.h"
 #include "routing/health_checker.h"
 #include "routing/routing_runtime.h"
+#include "server_metrics.h"
 #include "store/sqlite/sqlite_store.h"
 #include "usage/usage_exporter.h"
 #include "usage/usage_journal.h"
@@ -70,6 +73,7 @@ bool OpenUsage(const Snapshot& snapshot, RuntimeServices& out, std::vector<std::
   out.usage_exporter->Start();  // replays what an earlier run left behind
   out.usage_recorder = std::make_unique<UsageRecorder>(*out.usage_journal);
   out.services.usage = out.usage_recorder.get();
+  ObserveUsage(out);
   return true;
 }
 
@@ -77,6 +81,8 @@ bool OpenUsage(const Snapshot& snapshot, RuntimeServices& out, std::vector<std::
 
 bool OpenRuntime(std::shared_ptr<const Snapshot> snapshot, RuntimeServices& out,
                  std::vector<std::string>& errors) {
+  OpenMetrics(*snapshot, out);
+  if (!OpenTracing(*snapshot, out, errors)) return false;
   std::string routing_error;
   out.routing = routing::RoutingRuntime::Create(snapshot, SystemClock::Instance(), routing_error);
   if (!out.routing) {
@@ -113,6 +119,7 @@ bool OpenRuntime(std::shared_ptr<const Snapshot> snapshot, RuntimeServices& out,
     }
     out.limits->StartSweeper();
     out.services.limits = out.limits.get();
+    ObserveLimiter(out);
   }
   if (!snapshot->UsesAuth()) return true;
   out.auth = AuthRuntime::Open(snapshot, errors);
@@ -141,6 +148,7 @@ Server::Server(std::shared_ptr<const Snapshot> snapshot, const Services* service
 
 Server::~Server() {
   if (!threads_.empty()) Drain(std::chrono::seconds(0));
+  if (metrics_collector_ != 0) services_->metrics->RemoveCollector(metrics_collector_);
 }
 
 namespace {
@@ -185,9 +193,11 @@ bool Server::Start(std::string& error) {
   }
   port_ = address.port;
   if (!StartAdmin(error)) return false;
+  CollectMetrics();
   for (auto& worker : workers_) {
     threads_.emplace_back([w = worker.get()] { w->Run(); });
   }
+  state_.started = true;
   state_.ready = true;
   return true;
 }

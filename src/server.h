@@ -27,6 +27,8 @@ namespace sluice {
 
 class AuthRuntime;
 class ConfigFileWatch;
+class MetricsRegistry;
+class Tracer;
 class SqliteStore;
 class UsageExporter;
 class UsageJournal;
@@ -43,6 +45,9 @@ class RoutingRuntime;
 // after it stops (the auth runtime flushes audit rows and key usage on close).
 struct RuntimeServices {
   Services services;
+  // First: destroyed last, after everything its collectors read.
+  std::unique_ptr<MetricsRegistry> metrics;
+  std::unique_ptr<Tracer> tracer;  // flushes its spans when destroyed (after the server)
   std::unique_ptr<routing::RoutingRuntime> routing;  // model groups' live state
   std::unique_ptr<routing::HealthChecker> health;    // active health checks (its own thread)
   std::unique_ptr<AuthRuntime> auth;
@@ -105,6 +110,8 @@ class Server final : public GatewayControl {
   void ForceClose();
   void Join();
   bool StartAdmin(std::string& error);
+  // Registers the server's families (pools, reloads, routing) with the metrics registry.
+  void CollectMetrics();
   ReloadOutcome Reload(std::string_view trigger, bool skip_if_unchanged);
   // Hands `next` to every worker and waits (bounded) until each has applied it.
   void PublishToWorkers(const std::shared_ptr<const ConfigGeneration>& next);
@@ -137,6 +144,7 @@ class Server final : public GatewayControl {
   uint64_t reloads_rejected_ = 0;  // guarded by generation_mutex_
   SteadyTime started_at_ = std::chrono::steady_clock::now();
   std::unique_ptr<ConfigFileWatch> watch_;  // on Serve's loop
+  uint64_t metrics_collector_ = 0;          // the server's families in services_->metrics
   std::atomic<bool> watching_file_{false};  // read by StatusJson on the admin thread
 };
 

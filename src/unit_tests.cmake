@@ -44,6 +44,23 @@ sluice_test(sluice_filters_test
 
 sluice_test(sluice_observability_test
   SOURCES ${SLUICE_SRC}/observability/line_sink_test.cc
+          ${SLUICE_SRC}/observability/redactor_test.cc
+          ${SLUICE_SRC}/observability/app_log_test.cc
+          ${SLUICE_SRC}/observability/prometheus_text_test.cc
+          ${SLUICE_SRC}/observability/process_metrics_test.cc
+          ${SLUICE_SRC}/observability/metrics_registry_test.cc
+          ${PROJECT_SOURCE_DIR}/tests/testing/prometheus_scrape.cc
+  DEPS sluice_observability
+  LABELS unit)
+
+# Tracing: traceparent/tracestate, sampling, the OTLP JSON encoding, and the exporter
+# against the in-process OTLP receiver (compiled in, so the test needs no server libraries).
+sluice_test(sluice_tracing_test
+  SOURCES ${SLUICE_SRC}/observability/trace_context_test.cc
+          ${SLUICE_SRC}/observability/sampler_test.cc
+          ${SLUICE_SRC}/observability/otlp_json_test.cc
+          ${SLUICE_SRC}/observability/otlp_exporter_test.cc
+          ${PROJECT_SOURCE_DIR}/tests/testing/otlp_receiver.cc
   DEPS sluice_observability
   LABELS unit)
 

@@ -13,6 +13,7 @@
 #include "config/config_node.h"
 #include "config/health_check_loader.h"
 #include "config/limits_loader.h"
+#include "config/observability_loader.h"
 #include "config/routing_loader.h"
 #include "config/split_loader.h"
 
@@ -270,7 +271,7 @@ LoadResult Load(const YAML::Node& root, Diagnostics& diag, const std::string& so
     diag.Error(1, "the configuration must be a YAML mapping");
   } else {
     top.AllowKeys({"version", "server", "routes", "backends", "models", "filters", "auth", "store",
-                   "admin", "limits", "routing"});
+                   "admin", "limits", "routing", "observability", "logging"});
     if (top.Has("version") && top.Int("version", 1, 1, 1) != 1) diag.Error(0, "bad version");
     ReadServer(top.Child("server"), snap->server);
     ReadRoutes(top.Child("routes"), *snap);
@@ -317,6 +318,14 @@ LoadResult Load(const YAML::Node& root, Diagnostics& diag, const std::string& so
     ReadStore(top.Child("store"), snap->store);
     ReadAdmin(top.Child("admin"), snap->admin);
     ReadLimits(top.Child("limits"), snap->limits);
+    ReadObservability(top.Child("observability"), snap->observability);
+    ReadLogging(top.Child("logging"), snap->logging);
+    // Against the names read above: FindModel's index is built by Finalize, after loading.
+    for (const std::string& name : snap->observability.required_models) {
+      if (model_names.count(name) == 0) {
+        top.Child("observability").Error("probes.required_models: unknown model '" + name + "'");
+      }
+    }
     ReadFilters(top.Child("filters"), catalog, *snap);
   }
   LoadResult result;

@@ -18,6 +18,7 @@
 
 #include "config/auth_config.h"
 #include "config/limits_config.h"
+#include "config/observability_config.h"
 #include "config/routing_config.h"
 #include "config/units.h"
 #include "core/clock.h"
@@ -112,22 +113,24 @@ struct ModelConfig {
 
 // Sections a hot reload cannot change: the listeners and workers, the store, identity and
 // the limiter's store and policies are opened once at start (docs/routing.md, "Hot reload").
-inline constexpr std::array<std::string_view, 5> kRestartOnlySections{"server", "admin", "store",
-                                                                      "auth", "limits"};
+inline constexpr std::array<std::string_view, 7> kRestartOnlySections{
+    "server", "admin", "store", "auth", "limits", "observability", "logging"};
 
 class Snapshot {
  public:
   ServerConfig server;
   std::vector<std::unique_ptr<BackendConfig>> backends;
   std::vector<std::unique_ptr<ModelConfig>> models;
-  RouteConfig routes[16];
+  RouteConfig routes[kRouteKindCount];
   FilterChain chain;
   AuthConfig auth;
   StoreConfig store;
   AdminConfig admin;
   LimitsConfig limits;
   RoutingDefaults routing;  // routing: defaults (already applied to every model)
-  std::string source;       // file path the snapshot was loaded from
+  ObservabilityConfig observability;
+  LoggingConfig logging;
+  std::string source;  // file path the snapshot was loaded from
   WallTime loaded_at{};
   // "sha256:" + the first 12 hex digits of the SHA-256 of the file's text: which file
   // this is, in logs, /admin/status and reload answers.

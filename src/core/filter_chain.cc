@@ -34,7 +34,13 @@ boost::asio::awaitable<std::optional<LocalReply>> ChainRun::RunRequest() {
       if (!now->is_continue()) co_return std::move(now->reply());
       continue;
     }
+    // The filter waits on I/O: a span of its own when the request is traced.
+    SteadyTime waited_from = ctx_->trace.sampled ? std::chrono::steady_clock::now() : SteadyTime{};
     Verdict verdict = co_await filter.OnRequest(*ctx_);
+    if (ctx_->trace.sampled && ctx_->filter_wait_count < kMaxTracedFilterWaits) {
+      ctx_->filter_waits[ctx_->filter_wait_count++] = {chain_->factory(i).name(), waited_from,
+                                                       std::chrono::steady_clock::now()};
+    }
     if (!verdict.is_continue()) co_return std::move(verdict.reply());
   }
   co_return std::nullopt;

@@ -53,6 +53,15 @@ void RequestContext::Begin(const HttpRequest& request, const Snapshot* snapshot,
   error = ErrorClass::kNone;
   error_detail.clear();
   usage_recorded = false;
+  upstream_began = upstream_ended = first_event_sent = SteadyTime{};
+  attempts = 0;
+  fell_back = false;
+  served_model = {};
+  limit_outcome = limit_policy = limit_fallback = {};
+  config_version = 0;
+  trace = TraceIdentity{};
+  filter_wait_count = 0;
+  attempt_trace_count = 0;
 }
 
 void RequestContext::ReleaseJson() {

@@ -18,6 +18,7 @@
 #include "core/local_reply.h"
 #include "core/principal.h"
 #include "core/response_head.h"
+#include "core/trace_identity.h"
 #include "core/usage.h"
 
 namespace sluice {
@@ -40,6 +41,7 @@ enum class RouteKind : uint8_t {
   kRetrieveModel,
   kHealthLive,
   kHealthReady,
+  kHealthStartup,
   kAuthLogin,
   kAuthRefresh,
   kAuthLogout,
@@ -48,7 +50,9 @@ enum class RouteKind : uint8_t {
   kAdmin,    // /admin/...: the admin API resolves the resource and method itself
   kOpenApi,  // /openapi.json: the admin API's description, public
   kUsage,    // GET /v1/usage: the caller's own usage and remaining quota
+  kMetrics,  // GET /metrics: Prometheus text (admin listener; main listener when enabled)
 };
+inline constexpr size_t kRouteKindCount = static_cast<size_t>(RouteKind::kMetrics) + 1;
 
 // True for routes whose body names a model that is served by an upstream.
 bool IsModelRoute(RouteKind route);
@@ -157,6 +161,28 @@ class RequestContext {
   ErrorClass error = ErrorClass::kNone;
   std::string error_detail;     // short human-readable cause (no secrets)
   bool usage_recorded = false;  // the usage record was journaled (usage/usage_recorder)
+
+  // --- Observability (metrics, access log, traces), filled along the way.
+  SteadyTime upstream_began{};    // first byte written upstream by the first attempt
+  SteadyTime upstream_ended{};    // last byte read from the upstream (any attempt)
+  SteadyTime first_event_sent{};  // streams: the first event written to the client
+  uint32_t attempts = 0;          // upstream attempts (retries = attempts - 1)
+  bool fell_back = false;         // a fallback group served (or ended) the request
+  std::string_view served_model;  // the model group of the last attempt (fallbacks differ)
+  // The rate_limit filter's decision: "allowed", "rejected", "blocked", "unavailable" ("" when
+  // no limit applied), the deciding policy when rejected, and the failure policy that decided
+  // while the shared store was unreachable ("local_fallback", "fail_open"...; "" normally).
+  std::string_view limit_outcome;
+  std::string_view limit_policy;
+  std::string_view limit_fallback;
+  uint64_t config_version = 0;  // the configuration generation the request ran on
+  // Tracing (observability/request_trace.h). The timings below are recorded only when
+  // trace.sampled.
+  TraceIdentity trace;
+  std::array<FilterWait, kMaxTracedFilterWaits> filter_waits{};
+  uint8_t filter_wait_count = 0;
+  std::array<AttemptTrace, kMaxTracedAttempts> attempt_traces{};
+  uint8_t attempt_trace_count = 0;
 
  private:
   const HttpRequest* request_ = nullptr;

@@ -5,10 +5,16 @@
 // dependencies.
 #pragma once
 
+#include <functional>
+#include <string>
+#include <vector>
+
 namespace sluice {
 
 class AuthRuntime;
 class GatewayControl;
+class MetricsRegistry;
+class Tracer;
 class UsageRecorder;
 namespace limits {
 class LimitsRuntime;
@@ -17,6 +23,16 @@ namespace routing {
 class HealthChecker;
 class RoutingRuntime;
 }  // namespace routing
+
+// A dependency /health/ready reports on (the store, the limiter's Redis). `check` runs on a
+// worker thread at probe time and must not block (it reads state others keep up to date);
+// it sets `detail` when not ok. A check that is not `required` is shown but does not make
+// the gateway unready (a degraded dependency with a fallback).
+struct ReadinessCheck {
+  std::string name;
+  bool required = true;
+  std::function<bool(std::string& detail)> check;
+};
 
 struct Services {
   AuthRuntime* auth = nullptr;
@@ -29,6 +45,12 @@ struct Services {
   routing::HealthChecker* health = nullptr;
   // Configuration reload and status, for the admin API (set once the server exists).
   GatewayControl* control = nullptr;
+  // Per-thread metric cells are taken from it by each worker; null: nothing is counted.
+  MetricsRegistry* metrics = nullptr;
+  // Request tracing (observability/request_trace.h); null when observability.tracing has
+  // no endpoint (an incoming traceparent is then still logged and passed upstream).
+  Tracer* tracer = nullptr;
+  std::vector<ReadinessCheck> readiness_checks;
 };
 
 }  // namespace sluice

@@ -7,8 +7,10 @@
 #include "config/snapshot.h"
 #include "core/json_text.h"
 #include "http/auth_endpoints.h"
+#include "http/probes.h"
 #include "http/proxy.h"
 #include "http/response_writer.h"
+#include "http/timing_headers.h"
 #include "http/usage_endpoint.h"
 #include "routing/traffic_split.h"
 
@@ -16,13 +18,6 @@ namespace sluice {
 namespace asio = boost::asio;
 
 namespace {
-
-LocalReply HealthReply(const Worker& worker, RouteKind route) {
-  if (route == RouteKind::kHealthLive) return JsonReply(200, "{\"status\":\"ok\"}");
-  if (worker.ready()) return JsonReply(200, "{\"status\":\"ready\"}");
-  return JsonReply(503, worker.draining() ? "{\"status\":\"not_ready\",\"reason\":\"draining\"}"
-                                          : "{\"status\":\"not_ready\",\"reason\":\"starting\"}");
-}
 
 LocalReply ModelReply(const Snapshot& snapshot, const ModelConfig& model) {
   std::string body;
@@ -60,7 +55,10 @@ std::optional<LocalReply> RouteReply(const Worker& worker, RequestContext& ctx,
   switch (route.kind) {
     case RouteKind::kHealthLive:
     case RouteKind::kHealthReady:
-      return HealthReply(worker, route.kind);
+    case RouteKind::kHealthStartup:
+      return ProbeReply(worker, ctx);
+    case RouteKind::kMetrics:
+      return MetricsReply(worker, ctx);
     case RouteKind::kListModels:
       return JsonReply(200, ctx.snapshot().models_json());
     case RouteKind::kRetrieveModel:
@@ -85,6 +83,7 @@ asio::awaitable<void> SendLocalReply(ClientSink& client, RequestContext& ctx, Ch
     head.headers.Add(routing::kExperimentHeader, ctx.experiment_label);
   }
   if (reply.error != ErrorClass::kNone) ctx.error = reply.error;
+  AddTimingHeaders(ctx, head.headers);
   chain.ResponseHead(head);
   if (chain.wants_response_body()) chain.ResponseBody(reply.body);
   ctx.status = head.status;

@@ -12,6 +12,7 @@
 
 #include "http/dispatch.h"
 #include "limits/token_estimator.h"
+#include "observability/request_trace.h"
 #include "providers/openai/upstream_request.h"
 #include "routing/routing_runtime.h"
 #include "routing/traffic_split.h"
@@ -163,7 +164,9 @@ asio::awaitable<void> UpstreamExchange::Run() {
   size_t groups = 0;
   const ModelConfig* model = &model_;
   while (model != nullptr) {
+    if (groups > 0) ctx_.fell_back = true;
     visited[groups++] = model;
+    ctx_.served_model = model->name;
     if (co_await ServeGroup(*model)) co_return;
     if (client_.client_gone() || groups == visited.size()) break;
     const ModelConfig* next = nullptr;
@@ -251,14 +254,52 @@ asio::awaitable<bool> UpstreamExchange::ServeGroup(const ModelConfig& model) {
   }
 }
 
+AttemptTrace* UpstreamExchange::BeginAttemptTrace(const Target& target) {
+  if (!ctx_.trace.valid) return nullptr;
+  AttemptTrace* traced = nullptr;
+  std::array<uint8_t, 8> span = ctx_.trace.span_id;
+  if (ctx_.trace.sampled && ctx_.attempt_trace_count < kMaxTracedAttempts) {
+    traced = &ctx_.attempt_traces[ctx_.attempt_trace_count++];
+    *traced = AttemptTrace{};
+    traced->backend = target.backend->name;
+    traced->upstream_model = target.upstream_model;
+    traced->span_id = NewAttemptSpanId();
+    traced->start = std::chrono::steady_clock::now();
+    span = traced->span_id;
+  }
+  SetUpstreamTraceHeaders(ctx_, span, ctx_.upstream_headers);
+  return traced;
+}
+
 asio::awaitable<UpstreamExchange::AttemptEnd> UpstreamExchange::Attempt(const Target& target,
                                                                         bool hold) {
+  AttemptTrace* traced = BeginAttemptTrace(target);
+  AttemptEnd end = co_await RunAttempt(target, hold);
+  if (traced != nullptr) {
+    traced->end = std::chrono::steady_clock::now();
+    traced->first_byte = ctx_.upstream_first_byte;
+    traced->status = ctx_.upstream_status;
+    traced->stream = ctx_.stream && ctx_.upstream_status == 200;
+    if (end.result == routing::AttemptResult::kConnectFailure) {
+      traced->error = ErrorClass::kUpstreamUnreachable;
+    } else if (end.result == routing::AttemptResult::kCancelled) {
+      traced->error = ErrorClass::kClientClosed;
+    } else if (end.result != routing::AttemptResult::kSuccess && traced->status == 0) {
+      traced->error = ErrorClass::kUpstreamReset;
+    }
+  }
+  co_return end;
+}
+
+asio::awaitable<UpstreamExchange::AttemptEnd> UpstreamExchange::RunAttempt(const Target& target,
+                                                                           bool hold) {
   AttemptEnd end;
   backend_ = target.backend;
   timeouts_ = ctx_.snapshot().Timeouts(ctx_.route, *backend_);
   pool_ = &worker_.Pool(*backend_);
   ctx_.backend = backend_->name;
   ctx_.upstream_model = target.upstream_model;
+  ctx_.attempts = attempts_ + 1;
   if (attempts_++ == 0) {
     // The deadline of the whole sequence: the route's (else the first backend's) budget.
     Duration budget = ctx_.stream ? Duration(timeouts_.first_byte) : Duration(timeouts_.total);
@@ -266,6 +307,7 @@ asio::awaitable<UpstreamExchange::AttemptEnd> UpstreamExchange::Attempt(const Ta
   } else {
     ctx_.usage = Usage{};  // nothing of a failed attempt counts
     ctx_.upstream_first_byte = SteadyTime{};
+    ctx_.upstream_status = 0;
   }
   ExchangeBuffers& buffers = client_.buffers();
   BuildUpstreamBody(ctx_, target.upstream_model, buffers.upstream_body);
@@ -325,6 +367,7 @@ asio::awaitable<UpstreamFailure> UpstreamExchange::Exchange() {
     if (!lease.connection) co_return lease.failure;
     conn_ = std::move(lease.connection);
     ctx_.upstream_sent = std::chrono::steady_clock::now();
+    if (ctx_.upstream_began == SteadyTime{}) ctx_.upstream_began = ctx_.upstream_sent;
     Duration head_timeout = ctx_.stream ? Duration(timeouts_.first_byte)
                                         : Duration(std::min(timeouts_.first_byte, timeouts_.total));
     SteadyTime head_deadline = ctx_.upstream_sent + head_timeout;

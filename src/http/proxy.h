@@ -53,6 +53,11 @@ class UpstreamExchange {
   // One attempt. With `hold`, a failure that a retry or fallback may fix is held instead of
   // being sent (and a stream's head waits for its first event).
   boost::asio::awaitable<AttemptEnd> Attempt(const Target& target, bool hold);
+  // One attempt's exchange (Attempt adds the trace around it).
+  boost::asio::awaitable<AttemptEnd> RunAttempt(const Target& target, bool hold);
+  // Records the attempt's span when the request is traced and sets the upstream
+  // traceparent; returns the record to complete, or null.
+  AttemptTrace* BeginAttemptTrace(const Target& target);
   // Sends the request and reads the response head, retrying once on a stale connection.
   boost::asio::awaitable<UpstreamFailure> Exchange();
   // Reads a JSON response whole: head into held_head_, body into buffers().body.

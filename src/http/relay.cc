@@ -14,7 +14,9 @@
 #include "http/proxy.h"
 #include "http/response_writer.h"
 #include "http/sse.h"
+#include "http/timing_headers.h"
 #include "limits/token_estimator.h"
+#include "observability/worker_metrics.h"
 #include "providers/openai/upstream_request.h"
 #include "routing/retry_hint.h"
 #include "usage/usage_recorder.h"
@@ -73,6 +75,22 @@ void SetCutUsage(RequestContext& ctx, int64_t delivered) {
   usage.estimated = true;
 }
 
+// Counts a stream in sluice_streams_open for as long as its relay runs.
+class OpenStreamGauge {
+ public:
+  explicit OpenStreamGauge(WorkerMetrics* metrics) : metrics_(metrics) {
+    if (metrics_ != nullptr) metrics_->streams_open.Add(1);
+  }
+  ~OpenStreamGauge() {
+    if (metrics_ != nullptr) metrics_->streams_open.Add(-1);
+  }
+  OpenStreamGauge(const OpenStreamGauge&) = delete;
+  OpenStreamGauge& operator=(const OpenStreamGauge&) = delete;
+
+ private:
+  WorkerMetrics* metrics_;
+};
+
 }  // namespace
 
 asio::awaitable<UpstreamFailure> UpstreamExchange::ReadBuffered() {
@@ -110,6 +128,7 @@ asio::awaitable<UpstreamFailure> UpstreamExchange::ReadBuffered() {
     }
   }
   conn_->ClearDeadline();
+  ctx_.upstream_ended = std::chrono::steady_clock::now();
   client_.StopWatching();
   ReleaseConnection();  // back to the pool before the client write
   co_return UpstreamFailure::kNone;
@@ -142,6 +161,7 @@ asio::awaitable<void> UpstreamExchange::SendBuffered() {
   } else {
     ExtractUsage(body, ctx_.usage);
   }
+  AddTimingHeaders(ctx_, head.headers);
   chain_.ResponseHead(head);
   if (chain_.wants_response_body()) chain_.ResponseBody(body);
   ctx_.status = head.status;
@@ -168,6 +188,7 @@ asio::awaitable<void> UpstreamExchange::SendBuffered() {
 
 void UpstreamExchange::AppendStreamHead(std::string& out, bool chunked) {
   ResponseHead& head = held_head_;
+  AddTimingHeaders(ctx_, head.headers);
   chain_.ResponseHead(head);
   ctx_.status = head.status;
   if (!chunked) client_.DisableKeepAlive();  // HTTP/1.0: the close ends the body
@@ -207,6 +228,7 @@ asio::awaitable<bool> UpstreamExchange::RelayStream(bool defer_head,
     out.clear();
   }
 
+  OpenStreamGauge open_stream(worker_.metrics());
   SseParser parser(worker_.server_config().max_sse_event_bytes);
   std::string& payload = buffers.body;
   std::string& batch = buffers.batch;
@@ -318,6 +340,9 @@ asio::awaitable<bool> UpstreamExchange::RelayStream(bool defer_head,
       }
       out.clear();
       ctx_.bytes_out += batch.size();
+      if (ctx_.first_event_sent == SteadyTime{}) {
+        ctx_.first_event_sent = std::chrono::steady_clock::now();
+      }
     }
     if (cut) {
       stream_error = ErrorClass::kBudgetExceeded;
@@ -338,6 +363,7 @@ asio::awaitable<bool> UpstreamExchange::RelayStream(bool defer_head,
     conn_->MarkNotReusable();
     stream_error = ErrorClass::kNone;
   }
+  ctx_.upstream_ended = std::chrono::steady_clock::now();
   batch.clear();
   if (stream_error != ErrorClass::kNone) {
     ctx_.error = stream_error;

@@ -8,7 +8,9 @@
 
 #include "core/request_id.h"
 #include "http/dispatch.h"
+#include "http/request_metrics.h"
 #include "http/response_writer.h"
+#include "observability/request_trace.h"
 #include "routing/model_resolver.h"
 #include "usage/usage_recorder.h"
 
@@ -96,6 +98,7 @@ asio::awaitable<void> Session::Run() {
     ctx_.Begin(request_, &snapshot, &ModelTableResolver::Instance(),
                std::chrono::steady_clock::now(), std::chrono::system_clock::now());
     ctx_.routing_table = generation_->routing.get();
+    ctx_.config_version = generation_->version;
     ctx_.client_ip = peer_ip_;
     ctx_.route = route_.kind;
     ctx_.route_param = route_.param;
@@ -105,12 +108,27 @@ asio::awaitable<void> Session::Run() {
     } else {
       GenerateRequestId(ctx_.request_id);
     }
+    Tracer* tracer = worker_.services().tracer;
+    if (tracer != nullptr) {
+      tracer->Begin(ctx_);
+    } else {
+      ContinueIncomingTrace(ctx_);
+    }
     ExchangeBuffers& buffers = this->buffers();
     ctx_.SetJsonScratch(buffers.json_scratch.get(), ExchangeBuffers::kJsonScratchBytes);
+    WorkerMetrics* metrics = worker_.metrics();
+    // A scrape does not count itself, so an idle gateway reads 0 requests in flight.
+    const bool in_flight = metrics != nullptr && route_.kind != RouteKind::kMetrics;
+    if (in_flight) metrics->in_flight.Add(1);
     chain_run_.Start(snapshot.chain, ctx_);
     co_await Dispatch(worker_, *this, ctx_, chain_run_, route_);
     ctx_.end = std::chrono::steady_clock::now();
     chain_run_.Complete();
+    if (metrics != nullptr) {
+      RecordRequestMetrics(*metrics, ctx_);
+      if (in_flight) metrics->in_flight.Add(-1);
+    }
+    if (tracer != nullptr) tracer->Finish(ctx_);
     // Requests whose response did not reach its end (errors, local replies, disconnects)
     // are recorded now, without waiting for the journal.
     if (UsageRecorder* usage = worker_.services().usage) usage->RecordLate(ctx_);
@@ -230,6 +248,7 @@ asio::awaitable<void> Session::RejectRequest(ErrorClass error, std::string_view 
   ctx_.Begin(request_, &snapshot, nullptr, std::chrono::steady_clock::now(),
              std::chrono::system_clock::now());
   ctx_.routing_table = generation_->routing.get();
+  ctx_.config_version = generation_->version;
   ctx_.client_ip = peer_ip_;
   GenerateRequestId(ctx_.request_id);
   keep_alive_ = false;  // always close after a framing error: the stream is out of sync
@@ -241,6 +260,7 @@ asio::awaitable<void> Session::RejectRequest(ErrorClass error, std::string_view 
   co_await SendLocalReply(*this, ctx_, chain_run_, reply);
   ctx_.end = std::chrono::steady_clock::now();
   chain_run_.Complete();
+  if (WorkerMetrics* metrics = worker_.metrics()) RecordRequestMetrics(*metrics, ctx_);
   ReturnBuffers();
 }
 

@@ -11,6 +11,7 @@
 #include <boost/asio/use_awaitable.hpp>
 
 #include "http/session.h"
+#include "observability/metrics_registry.h"
 
 namespace sluice {
 namespace asio = boost::asio;
@@ -31,6 +32,9 @@ Worker::Worker(int index, std::shared_ptr<const ConfigGeneration> generation, Se
       services_(services),
       sweeper_(io_),
       acceptor_(io_) {
+  if (services_ != nullptr && services_->metrics != nullptr) {
+    metrics_ = &services_->metrics->AddWorker();
+  }
   sweeper_.SetOnSweep([this](SteadyTime now) {
     if (now - last_trim_ < kTrimInterval) return;
     last_trim_ = now;
@@ -109,6 +113,7 @@ std::vector<Worker::PoolStat> Worker::PoolStats() const {
 }
 
 void Worker::Run() {
+  SetCurrentWorkerMetrics(metrics_);  // filters on this thread count into our cells
   sweeper_.Start();
   asio::co_spawn(io_, AcceptLoop(), asio::detached);
   io_.run();
@@ -128,6 +133,7 @@ asio::awaitable<void> Worker::AcceptLoop() {
     }
     if (draining_) break;
     ++active_sessions_;
+    if (metrics_ != nullptr) metrics_->connections_open.Add(1);
     auto session = std::make_shared<Session>(*this, std::move(socket));
     asio::co_spawn(io_, session->Run(), [](std::exception_ptr error) {
       if (!error) return;
@@ -144,6 +150,7 @@ asio::awaitable<void> Worker::AcceptLoop() {
 
 void Worker::SessionEnded() {
   --active_sessions_;
+  if (metrics_ != nullptr) metrics_->connections_open.Add(-1);
   StopIfDrained();
 }
 

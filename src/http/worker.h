@@ -26,11 +26,13 @@ namespace sluice {
 
 // Process-wide flags every worker reads (atomics; thread-safe).
 struct ServerState {
+  std::atomic<bool> started{false};  // set once start-up finished; never cleared
   std::atomic<bool> ready{false};
   std::atomic<bool> draining{false};
 };
 
 class Session;
+class WorkerMetrics;
 
 // Base for sessions so the worker can find idle ones when draining.
 class SessionLink : public boost::intrusive::list_base_hook<
@@ -93,6 +95,7 @@ class Worker {
   UpstreamPool& Pool(const BackendConfig& backend);
   BufferPool& buffer_pool() { return buffer_pool_; }
   bool draining() const { return draining_; }
+  bool started() const { return state_.started.load(std::memory_order_relaxed); }
   bool ready() const { return state_.ready.load(std::memory_order_relaxed) && !draining_; }
   void AddSession(SessionLink& session) { sessions_.push_back(session); }
   // Called by a session when it ends.
@@ -100,6 +103,8 @@ class Worker {
   int index() const { return index_; }
   bool admin() const { return role_ == WorkerRole::kAdmin; }
   size_t active_sessions() const { return active_sessions_; }
+  // This worker's metric cells (observability/worker_metrics.h); null without a registry.
+  WorkerMetrics* metrics() const { return metrics_; }
 
  private:
   boost::asio::awaitable<void> AcceptLoop();
@@ -114,6 +119,7 @@ class Worker {
   std::shared_ptr<const Snapshot> first_snapshot_;  // the server: section's owner
   ServerState& state_;
   const Services* services_;
+  WorkerMetrics* metrics_ = nullptr;  // owned by services_->metrics
   DeadlineSweeper sweeper_;
   boost::asio::ip::tcp::acceptor acceptor_;
   // Every pool this worker opened, and a cache from a backend (by address and index, of the

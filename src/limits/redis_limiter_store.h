@@ -80,6 +80,8 @@ class RedisLimiterStore final : public LimiterStore {
   void Adjust(std::span<const Check> deltas, int64_t now_us) override;
 
   FallbackCounts fallback_decisions() const;
+  // Wall-clock microseconds of the latest fallback decision; 0 if none yet.
+  int64_t last_fallback_us() const { return fallback_clock_us_.load(std::memory_order_relaxed); }
   // Adjusts that could not be sent (no connection on the calling thread) and went to the
   // in-process store instead.
   uint64_t local_adjusts() const { return local_adjusts_.load(std::memory_order_relaxed); }

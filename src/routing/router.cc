@@ -20,10 +20,23 @@ constexpr RouteEntry kRoutes[] = {
     {"/usage", RouteKind::kUsage, false, "usage"},
 };
 
-bool MatchHealth(Method method, std::string_view path, RouteMatch& match) {
-  if (path != "/health/live" && path != "/health/ready") return false;
-  match.kind = path == "/health/live" ? RouteKind::kHealthLive : RouteKind::kHealthReady;
-  match.name = path == "/health/live" ? "health_live" : "health_ready";
+// The probes and /metrics, served by both listeners.
+bool MatchOperational(Method method, std::string_view path, RouteMatch& match) {
+  if (path == "/health/live") {
+    match.kind = RouteKind::kHealthLive;
+    match.name = "health_live";
+  } else if (path == "/health/ready") {
+    match.kind = RouteKind::kHealthReady;
+    match.name = "health_ready";
+  } else if (path == "/health/startup") {
+    match.kind = RouteKind::kHealthStartup;
+    match.name = "health_startup";
+  } else if (path == "/metrics") {
+    match.kind = RouteKind::kMetrics;
+    match.name = "metrics";
+  } else {
+    return false;
+  }
   match.method_allowed = method == Method::kGet || method == Method::kHead;
   match.allow = "GET, HEAD";
   return true;
@@ -33,7 +46,7 @@ bool MatchHealth(Method method, std::string_view path, RouteMatch& match) {
 
 RouteMatch MatchAdminRoute(Method method, std::string_view path) {
   RouteMatch match;
-  if (MatchHealth(method, path, match)) return match;
+  if (MatchOperational(method, path, match)) return match;
   if (path == "/openapi.json") {
     match.kind = RouteKind::kOpenApi;
     match.name = "openapi";
@@ -53,7 +66,7 @@ RouteMatch MatchAdminRoute(Method method, std::string_view path) {
 
 RouteMatch MatchRoute(Method method, std::string_view path) {
   RouteMatch match;
-  if (MatchHealth(method, path, match)) return match;
+  if (MatchOperational(method, path, match)) return match;
   static constexpr struct {
     std::string_view path;
     RouteKind kind;

@@ -160,6 +160,7 @@ bool UsageExporter::Flush(std::vector<UsageRecord>& batch, JournalPosition reach
       return false;
     }
     exported_.fetch_add(batch.size(), std::memory_order_relaxed);
+    store_ok_.store(true, std::memory_order_relaxed);
     batch.clear();
   }
   if (reached.segment == position_.segment && reached.offset == position_.offset) return true;
@@ -173,6 +174,7 @@ bool UsageExporter::Flush(std::vector<UsageRecord>& batch, JournalPosition reach
 
 void UsageExporter::Fail(std::string message) {
   failures_.fetch_add(1, std::memory_order_relaxed);
+  store_ok_.store(false, std::memory_order_relaxed);
   std::lock_guard<std::mutex> lock(error_mu_);
   last_error_ = std::move(message);
 }

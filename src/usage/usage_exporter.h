@@ -53,6 +53,8 @@ class UsageExporter {
   uint64_t torn_tails() const { return torn_tails_.load(std::memory_order_relaxed); }
   uint64_t bad_records() const { return bad_records_.load(std::memory_order_relaxed); }
   uint64_t failures() const { return failures_.load(std::memory_order_relaxed); }
+  // False while the last attempt to write to the store failed (readiness).
+  bool store_reachable() const { return store_ok_.load(std::memory_order_relaxed); }
   std::string last_error() const;
 
  private:
@@ -82,6 +84,7 @@ class UsageExporter {
   std::atomic<uint64_t> torn_tails_{0};
   std::atomic<uint64_t> bad_records_{0};
   std::atomic<uint64_t> failures_{0};
+  std::atomic<bool> store_ok_{true};
 };
 
 }  // namespace sluice

@@ -181,6 +181,28 @@ inline std::string AuditText(const AuditRecord& r) {
 }
 
 // A gateway with auth in front of a fake upstream, over a fresh SQLite file.
+// Creates an API key in `auth`'s store (on its blocking pool) and returns it with its secret.
+inline TestKey InsertTestKey(AuthRuntime& auth, const KeySpec& spec = {},
+                             std::string name = "test key") {
+  NewApiKey generated = GenerateApiKey();
+  ApiKeyRecord record;
+  record.id = NewId("key");
+  record.name = std::move(name);
+  record.hash = generated.hash;
+  record.prefix = generated.prefix;
+  record.user_id = spec.user_id;
+  record.roles = spec.roles;
+  record.tier = spec.tier;
+  record.allowed_models = spec.allowed_models;
+  record.created_at = NowSeconds();
+  record.expires_at = spec.expires_at;
+  record.revoked_at = spec.revoked_at;
+  StoreResult<void> inserted =
+      auth.store_pool().RunSync([&] { return auth.store().InsertKey(record); });
+  EXPECT_TRUE(inserted.ok());
+  return TestKey{generated.secret, record.id, generated.hash, generated.prefix};
+}
+
 class AuthGateway {
  public:
   explicit AuthGateway(const AuthOptions& options = {}) : db_path_(TempDbPath()) {
@@ -207,24 +229,7 @@ class AuthGateway {
     return auth().store_pool().RunSync(std::move(work));
   }
 
-  TestKey CreateKey(const KeySpec& spec = {}) {
-    NewApiKey generated = GenerateApiKey();
-    ApiKeyRecord record;
-    record.id = NewId("key");
-    record.name = "test key";
-    record.hash = generated.hash;
-    record.prefix = generated.prefix;
-    record.user_id = spec.user_id;
-    record.roles = spec.roles;
-    record.tier = spec.tier;
-    record.allowed_models = spec.allowed_models;
-    record.created_at = NowSeconds();
-    record.expires_at = spec.expires_at;
-    record.revoked_at = spec.revoked_at;
-    StoreResult<void> inserted = OnStore([&] { return auth().store().InsertKey(record); });
-    EXPECT_TRUE(inserted.ok());
-    return TestKey{generated.secret, record.id, generated.hash, generated.prefix};
-  }
+  TestKey CreateKey(const KeySpec& spec = {}) { return InsertTestKey(auth(), spec); }
 
   // Returns the new user's id.
   std::string CreateUser(const std::string& username, const std::string& password,

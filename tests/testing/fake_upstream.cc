@@ -7,6 +7,7 @@
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
+#include <boost/json/parse.hpp>
 
 #include "core/http_types.h"
 #include "http/http_parser.h"
@@ -256,6 +257,30 @@ std::string UsageChunkEvent(int prompt_tokens, int completion_tokens) {
          std::to_string(prompt_tokens) +
          ",\"completion_tokens\":" + std::to_string(completion_tokens) +
          ",\"total_tokens\":" + std::to_string(prompt_tokens + completion_tokens) + "}}\n\n";
+}
+
+bool IsStreamRequest(const FakeRequest& request) {
+  boost::system::error_code ec;
+  boost::json::value body = boost::json::parse(request.body, ec);
+  return !ec && body.is_object() && body.as_object().contains("stream") &&
+         body.at("stream").is_bool() && body.at("stream").as_bool();
+}
+
+boost::asio::awaitable<void> AnswerChatWithUsage(FakeExchange& ex) {
+  if (IsStreamRequest(ex.request())) {
+    co_await ex.StartSse();
+    const std::string one = ChatChunkEvent("one");
+    const std::string two = ChatChunkEvent("two");
+    const std::string usage = UsageChunkEvent(kStreamPromptTokens, kStreamCompletionTokens);
+    co_await ex.SendEvent(one);
+    co_await ex.SendEvent(two);
+    co_await ex.SendEvent(usage);
+    co_await ex.SendEvent(kDoneEvent);
+    co_await ex.EndChunked();
+  } else {
+    const std::string body = ChatCompletionJson("hi", kAnswerPromptTokens, kAnswerCompletionTokens);
+    co_await ex.RespondJson(200, body);
+  }
 }
 
 }  // namespace sluice::testing

@@ -110,4 +110,12 @@ std::string ChatChunkEvent(std::string_view content);
 std::string UsageChunkEvent(int prompt_tokens, int completion_tokens);
 inline constexpr std::string_view kDoneEvent = "data: [DONE]\n\n";
 
+// True when the request's JSON body has "stream": true.
+bool IsStreamRequest(const FakeRequest& request);
+// A handler answering chat completions with usage 11 + 5, and streams with two content
+// chunks, a usage chunk (4 + 9) and [DONE] (the metrics and tracing tests count on these).
+boost::asio::awaitable<void> AnswerChatWithUsage(FakeExchange& ex);
+inline constexpr int kAnswerPromptTokens = 11, kAnswerCompletionTokens = 5;
+inline constexpr int kStreamPromptTokens = 4, kStreamCompletionTokens = 9;
+
 }  // namespace sluice::testing

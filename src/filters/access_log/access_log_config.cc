@@ -1,14 +1,33 @@
 // Parsing of the access_log filter settings; opens (or shares) the output sink.
 #include "filters/access_log/access_log_config.h"
 
+#include "config/observability_loader.h"
+
 namespace sluice::filters {
 
 std::optional<AccessLogConfig> ParseAccessLogConfig(const ConfigNode& node) {
   AccessLogConfig config;
-  node.AllowKeys({"output"});
+  node.AllowKeys({"output", "rotate", "payloads"});
   config.output = node.String("output", config.output);
+  ReadRotate(node.Child("rotate"), config.rotate);
+  for (const std::string& route : node.StringList("payloads")) {
+    if (route == "chat_completions") {
+      config.payload_routes.push_back(RouteKind::kChatCompletions);
+    } else if (route == "completions") {
+      config.payload_routes.push_back(RouteKind::kCompletions);
+    } else if (route == "embeddings") {
+      config.payload_routes.push_back(RouteKind::kEmbeddings);
+    } else {
+      node.Child("payloads")
+          .Error("unknown route '" + route + "' (chat_completions, completions or embeddings)");
+    }
+  }
+  LineSinkOptions options;
+  options.max_bytes = config.rotate.max_bytes;
+  options.max_age = config.rotate.max_age;
+  options.keep = config.rotate.keep;
   std::string error;
-  config.sink = LineSink::Open(config.output, error);
+  config.sink = LineSink::Open(config.output, options, error);
   if (!config.sink) {
     node.Child("output").Error(error);
     return std::nullopt;

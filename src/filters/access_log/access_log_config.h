@@ -4,14 +4,21 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "config/config_node.h"
+#include "config/observability_config.h"
+#include "core/request_context.h"
 #include "observability/line_sink.h"
 
 namespace sluice::filters {
 
 struct AccessLogConfig {
   std::string output = "stdout";  // stdout | stderr | a file path (appended)
+  RotateConfig rotate;            // files only
+  // Routes whose prompt (request body) and completion (response body) are logged, redacted
+  // and capped (`payloads: [chat_completions, ...]`); none by default.
+  std::vector<RouteKind> payload_routes;
   std::shared_ptr<LineSink> sink;
 };
 

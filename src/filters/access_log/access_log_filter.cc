@@ -1,9 +1,12 @@
 // access_log filter: line formatting and the OnComplete hook.
 #include "filters/access_log/access_log_filter.h"
 
+#include <algorithm>
 #include <ctime>
 
 #include "core/json_text.h"
+#include "observability/redactor.h"
+#include "observability/request_trace.h"
 
 namespace sluice::filters {
 namespace {
@@ -60,23 +63,64 @@ void AppendStringField(std::string& out, std::string_view key, std::string_view 
   }
 }
 
+// A field whose text the client chose (the path, the model name): a client can put a secret
+// there (a key pasted as the model name, an address in a path) and would get it logged. One
+// linear scan of a short string into a reused per-thread buffer: no allocation once warm.
+void AppendRedactedStringField(std::string& out, std::string_view key, std::string_view value) {
+  thread_local std::string redacted;
+  Redact(value, redacted);
+  AppendStringField(out, key, redacted);
+}
+
 void AppendIntField(std::string& out, std::string_view key, int64_t value) {
   AppendFieldKey(out, key);
   AppendDecimal(out, value);
 }
 
+// Prompt and completion text kept per line when a route logs payloads.
+constexpr size_t kMaxPayloadBytes = 16 * 1024;
+
+// Appends `"key":"<text redacted, capped>"`.
+void AppendPayloadField(std::string& out, std::string_view key, std::string_view text) {
+  thread_local std::string redacted;
+  Redact(text.substr(0, kMaxPayloadBytes), redacted);
+  if (text.size() > kMaxPayloadBytes) redacted.append("…[truncated]");
+  AppendFieldKey(out, key);
+  AppendJsonString(out, redacted);
+}
+
 class AccessLogFilter final : public Filter {
  public:
-  explicit AccessLogFilter(LineSink& sink) : sink_(sink) {}
+  AccessLogFilter(LineSink& sink, const std::vector<RouteKind>& payload_routes)
+      : sink_(sink), payload_routes_(payload_routes) {}
   std::optional<Verdict> OnRequestNow(RequestContext&) override { return Verdict::Continue(); }
+  void OnResponseBody(RequestContext& ctx, std::string& piece) override {
+    if (completion_.size() < kMaxPayloadBytes + 1 && LogsPayloads(ctx)) {
+      completion_.append(piece, 0, kMaxPayloadBytes + 1 - completion_.size());
+    }
+  }
   void OnComplete(const RequestContext& ctx) override {
     thread_local std::string line;
     FormatAccessLogLine(ctx, line);
+    if (LogsPayloads(ctx)) {
+      line.pop_back();  // "}\n": the payload fields go before the closing brace
+      line.pop_back();
+      AppendPayloadField(line, "prompt", ctx.request().body);
+      AppendPayloadField(line, "completion", completion_);
+      line.append("}\n");
+    }
     sink_.Write(line);
   }
 
  private:
+  bool LogsPayloads(const RequestContext& ctx) const {
+    return !payload_routes_.empty() && std::find(payload_routes_.begin(), payload_routes_.end(),
+                                                 ctx.route) != payload_routes_.end();
+  }
+
   LineSink& sink_;
+  const std::vector<RouteKind>& payload_routes_;
+  std::string completion_;
 };
 
 }  // namespace
@@ -89,9 +133,9 @@ void FormatAccessLogLine(const RequestContext& ctx, std::string& out) {
   AppendStringField(out, "request_id", ctx.request_id);
   AppendStringField(out, "client", ctx.client_ip);
   AppendStringField(out, "method", request.method_text);
-  AppendStringField(out, "path", request.path);
+  AppendRedactedStringField(out, "path", request.path);
   AppendIntField(out, "status", ctx.status);
-  AppendStringField(out, "model", ctx.requested_model);
+  AppendRedactedStringField(out, "model", ctx.requested_model);
   AppendStringField(out, "backend", ctx.backend);
   AppendStringField(out, "upstream_model", ctx.upstream_model);
   AppendStringField(out, "experiment_arm", ctx.experiment_arm);
@@ -116,11 +160,33 @@ void FormatAccessLogLine(const RequestContext& ctx, std::string& out) {
     out.append(",\"prompt_tokens\":null,\"completion_tokens\":null,\"total_tokens\":null");
   }
   AppendStringField(out, "error", Describe(ctx.error).name);
+  // Who called (ids and the key's display prefix only: never a secret).
+  const Principal* principal = ctx.principal.get();
+  AppendStringField(out, "principal", principal != nullptr ? principal->id : std::string_view());
+  AppendStringField(out, "key_prefix",
+                    principal != nullptr ? principal->key_prefix : std::string_view());
+  AppendStringField(out, "user", principal != nullptr ? principal->user_id : std::string_view());
+  AppendStringField(out, "team", principal != nullptr ? principal->team_id : std::string_view());
+  AppendStringField(out, "limit", ctx.limit_outcome);
+  AppendStringField(out, "limit_policy", ctx.limit_policy);
+  AppendStringField(out, "limit_fallback", ctx.limit_fallback);
+  AppendIntField(out, "retries", ctx.attempts > 1 ? ctx.attempts - 1 : 0);
+  AppendStringField(out, "served_model", ctx.fell_back ? ctx.served_model : std::string_view());
+  out.append(",\"cache\":null");  // no response cache yet
+  AppendIntField(out, "config_version", static_cast<int64_t>(ctx.config_version));
+  out.append(",\"trace_id\":");
+  if (ctx.trace.valid) {
+    out.push_back('"');
+    AppendTraceIdHex(ctx, out);
+    out.push_back('"');
+  } else {
+    out.append("null");
+  }
   out.append("}\n");
 }
 
 std::unique_ptr<Filter> AccessLogFilterFactory::NewFilter() const {
-  return std::make_unique<AccessLogFilter>(*config_.sink);
+  return std::make_unique<AccessLogFilter>(*config_.sink, config_.payload_routes);
 }
 
 }  // namespace sluice::filters

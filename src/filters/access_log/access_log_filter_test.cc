@@ -37,7 +37,13 @@ const char* const kDocumentedFields[] = {
     "bytes_in",       "bytes_out",
     "prompt_tokens",  "completion_tokens",
     "total_tokens",   "error",
-    "experiment_arm",
+    "experiment_arm", "principal",
+    "key_prefix",     "user",
+    "team",           "limit",
+    "limit_policy",   "limit_fallback",
+    "retries",        "served_model",
+    "cache",          "config_version",
+    "trace_id",
 };
 
 class AccessLogTest : public testing::Test {
@@ -71,6 +77,22 @@ class AccessLogTest : public testing::Test {
     ctx_.usage.prompt_tokens = 11;
     ctx_.usage.completion_tokens = 22;
     ctx_.usage.total_tokens = 33;
+    auto principal = std::make_shared<Principal>();
+    principal->kind = Principal::Kind::kApiKey;
+    principal->id = "key:key_42";
+    principal->key_prefix = "sk-sl-ab12...9xyz";
+    principal->user_id = "user_7";
+    principal->team_id = "team_3";
+    ctx_.principal = principal;
+    ctx_.limit_outcome = "rejected";
+    ctx_.limit_policy = "per-key";
+    ctx_.limit_fallback = "local_fallback";
+    ctx_.attempts = 3;
+    ctx_.fell_back = true;
+    ctx_.served_model = "backup";
+    ctx_.config_version = 7;
+    ctx_.trace.valid = true;
+    for (size_t i = 0; i < 16; ++i) ctx_.trace.trace_id[i] = static_cast<uint8_t>(0xa0 + i);
   }
 
   std::string body_ = R"({"model":"fast"})";
@@ -105,6 +127,18 @@ TEST_F(AccessLogTest, LineHasEveryDocumentedField) {
   EXPECT_EQ(o.at("completion_tokens").as_int64(), 22);
   EXPECT_EQ(o.at("total_tokens").as_int64(), 33);
   EXPECT_TRUE(o.at("error").is_null());
+  EXPECT_EQ(o.at("principal").as_string(), "key:key_42");
+  EXPECT_EQ(o.at("key_prefix").as_string(), "sk-sl-ab12...9xyz");
+  EXPECT_EQ(o.at("user").as_string(), "user_7");
+  EXPECT_EQ(o.at("team").as_string(), "team_3");
+  EXPECT_EQ(o.at("limit").as_string(), "rejected");
+  EXPECT_EQ(o.at("limit_policy").as_string(), "per-key");
+  EXPECT_EQ(o.at("limit_fallback").as_string(), "local_fallback");
+  EXPECT_EQ(o.at("retries").as_int64(), 2);
+  EXPECT_EQ(o.at("served_model").as_string(), "backup");
+  EXPECT_TRUE(o.at("cache").is_null());
+  EXPECT_EQ(o.at("config_version").as_int64(), 7);
+  EXPECT_EQ(o.at("trace_id").as_string(), "a0a1a2a3a4a5a6a7a8a9aaabacadaeaf");
 }
 
 TEST_F(AccessLogTest, NeverContainsTheQueryString) {
@@ -132,9 +166,17 @@ TEST_F(AccessLogTest, RejectedRequestHasNullsForWhatIsUnknown) {
   EXPECT_EQ(o.at("path").as_string(), "/x\x01\xEF\xBF\xBD");
   EXPECT_EQ(o.at("status").as_int64(), 400);
   EXPECT_EQ(o.at("error").as_string(), "bad_framing");
-  for (const char* field :
-       {"request_id", "client", "model", "backend", "upstream_model", "upstream_status", "ttfb_ms",
-        "upstream_ms", "prompt_tokens", "completion_tokens", "total_tokens", "experiment_arm"}) {
+  for (const char* field : {"request_id",     "client",
+                            "model",          "backend",
+                            "upstream_model", "upstream_status",
+                            "ttfb_ms",        "upstream_ms",
+                            "prompt_tokens",  "completion_tokens",
+                            "total_tokens",   "experiment_arm",
+                            "principal",      "key_prefix",
+                            "user",           "team",
+                            "limit",          "limit_policy",
+                            "limit_fallback", "served_model",
+                            "cache",          "trace_id"}) {
     EXPECT_TRUE(o.at(field).is_null()) << field;
   }
   EXPECT_DOUBLE_EQ(o.at("latency_ms").as_double(), 1.0);
@@ -188,6 +230,51 @@ TEST_F(AccessLogTest, FactoryWritesOneLinePerCompletedRequest) {
   std::vector<int64_t> statuses;
   while (std::getline(in, line)) statuses.push_back(ParseLine(line + "\n").at("status").as_int64());
   EXPECT_EQ(statuses, (std::vector<int64_t>{200, 429}));
+  std::remove(path.c_str());
+}
+
+// Routes listed in `payloads:` log the request body and the response, redacted; others never.
+TEST_F(AccessLogTest, PayloadRoutesLogPromptAndCompletionRedacted) {
+  std::string path = testing::TempDir() + "sluice_ut_access_payloads.log";
+  std::remove(path.c_str());
+  body_ =
+      R"({"model":"fast","messages":[{"role":"user","content":"mail me at jane.doe@example.com"}]})";
+  request_.body = body_;
+  ctx_.route = RouteKind::kChatCompletions;
+  {
+    AccessLogConfig config;
+    config.payload_routes = {RouteKind::kChatCompletions};
+    std::string error;
+    config.sink = LineSink::Open(path, error);
+    ASSERT_NE(config.sink, nullptr) << error;
+    std::shared_ptr<LineSink> sink = config.sink;
+    AccessLogFilterFactory factory(std::move(config));
+    EXPECT_TRUE(factory.wants_response_body());
+    std::unique_ptr<Filter> filter = factory.NewFilter();
+    std::string piece = R"(data: {"choices":[{"delta":{"content":"card 4111 1111 1111 1111"}}]})";
+    filter->OnResponseBody(ctx_, piece);
+    filter->OnComplete(ctx_);
+    ctx_.route = RouteKind::kEmbeddings;  // not listed: no payload fields
+    std::unique_ptr<Filter> other = factory.NewFilter();
+    other->OnResponseBody(ctx_, piece);
+    other->OnComplete(ctx_);
+    sink->Flush();
+  }
+  std::ifstream in(path);
+  std::string first, second;
+  ASSERT_TRUE(std::getline(in, first));
+  ASSERT_TRUE(std::getline(in, second));
+  boost::json::object logged = ParseLine(first + "\n");
+  std::string prompt(logged.at("prompt").as_string());
+  std::string completion(logged.at("completion").as_string());
+  EXPECT_NE(prompt.find("mail me at"), std::string::npos) << prompt;
+  EXPECT_EQ(first.find("jane.doe@example.com"), std::string::npos) << first;
+  EXPECT_NE(prompt.find("[REDACTED:email]"), std::string::npos) << prompt;
+  EXPECT_EQ(first.find("4111 1111 1111 1111"), std::string::npos) << first;
+  EXPECT_NE(completion.find("[REDACTED:card]"), std::string::npos) << completion;
+  boost::json::object plain = ParseLine(second + "\n");
+  EXPECT_FALSE(plain.contains("prompt"));
+  EXPECT_FALSE(plain.contains("completion"));
   std::remove(path.c_str());
 }
 

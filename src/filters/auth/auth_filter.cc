@@ -61,6 +61,8 @@ bool IsPublicRoute(RouteKind route) {
   switch (route) {
     case RouteKind::kHealthLive:
     case RouteKind::kHealthReady:
+    case RouteKind::kHealthStartup:
+    case RouteKind::kMetrics:  // on the admin listener (loopback); opt-in on the main one
     case RouteKind::kAuthLogin:
     case RouteKind::kAuthRefresh:
     case RouteKind::kAuthLogout:

@@ -12,6 +12,7 @@
 #include "limits/gcra.h"
 #include "limits/limits_runtime.h"
 #include "limits/token_estimator.h"
+#include "observability/worker_metrics.h"
 
 namespace sluice::filters {
 namespace {
@@ -114,7 +115,13 @@ class RateLimitFilter final : public Filter {
     now_us_ = WallMicros(ctx);
     if (runtime_.offenders().enabled()) {
       int64_t until = runtime_.offenders().BlockedUntil(OffenderSubject(ctx), now_us_);
-      if (until != 0) return Verdict::Reply(BlockedReply(until - now_us_));
+      if (until != 0) {
+        ctx.limit_outcome = "blocked";
+        if (WorkerMetrics* metrics = CurrentWorkerMetrics()) {
+          metrics->CountLimiter(metrics->limiter_policies(), LimiterOutcome::kBlocked);
+        }
+        return Verdict::Reply(BlockedReply(until - now_us_));
+      }
     }
     model_ = ctx.Model();
     if (model_ == nullptr) return Verdict::Continue();  // the gateway answers 404 later
@@ -159,8 +166,11 @@ class RateLimitFilter final : public Filter {
 
   Verdict Apply(RequestContext& ctx, const Decision& decision) {
     KeepTightest(decision);
+    if (decision.fallback != nullptr) ctx.limit_fallback = decision.fallback;
     if (decision.allowed) {
       charged_ = true;
+      ctx.limit_outcome = "allowed";
+      CountPolicies(LimiterOutcome::kAllowed);
       // A stream may deliver its reserved completion tokens; past them, the budgets of
       // policies that cut streams must grant each extra token first (budget_extension.h).
       if (ctx.stream && extension_.Arm(planned_, model_, estimate_)) {
@@ -170,6 +180,8 @@ class RateLimitFilter final : public Filter {
       return Verdict::Continue();
     }
     if (decision.fallback != nullptr && std::string_view(decision.fallback) == "fail_closed") {
+      ctx.limit_outcome = "unavailable";
+      CountPolicies(LimiterOutcome::kUnavailable);
       LocalReply reply = ErrorReply(ErrorClass::kUnavailable,
                                     "Rate limiting is temporarily unavailable; try again shortly.");
       AddRetryAfter(reply.headers, 1'000'000);
@@ -179,6 +191,11 @@ class RateLimitFilter final : public Filter {
     const limits::Check& check = planned_.checks[denied];
     const auto& meta = planned_.meta[denied];
     const LimitPolicyConfig& policy = runtime_.plan().policy(meta.policy);
+    ctx.limit_outcome = "rejected";
+    ctx.limit_policy = policy.name;
+    if (WorkerMetrics* metrics = CurrentWorkerMetrics()) {
+      metrics->CountLimiter(meta.policy, LimiterOutcome::kRejected);
+    }
     bool budget = meta.role == CheckRole::kBudgetTokens || meta.role == CheckRole::kBudgetMoney;
     std::string message;
     switch (meta.role) {
@@ -214,6 +231,19 @@ class RateLimitFilter final : public Filter {
     AddRateHeaders(reply.headers);
     runtime_.offenders().RecordRejection(OffenderSubject(ctx), now_us_);
     return Verdict::Reply(std::move(reply));
+  }
+
+  // Counts `outcome` once for every policy that checked this request (the checks of one
+  // policy are adjacent in the plan).
+  void CountPolicies(LimiterOutcome outcome) {
+    WorkerMetrics* metrics = CurrentWorkerMetrics();
+    if (metrics == nullptr) return;
+    int last = -1;
+    for (const auto& meta : planned_.meta) {
+      if (meta.policy == last) continue;
+      last = meta.policy;
+      metrics->CountLimiter(meta.policy, outcome);
+    }
   }
 
   LocalReply BlockedReply(int64_t remaining_us) {
