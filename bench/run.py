@@ -17,6 +17,12 @@ policy shaped like make run's per-key policy, `per: [model]`, in-process counter
 records) and measures R1 and R3 with limits on against off, paired the same way; --only
 REDIS adds "sluice-redis" (the same policy with `store: redis`; run.py starts a
 redis-server pinned to the SUT's core, and its CPU is counted as the SUT's).
+--only OBS measures what observability costs: "sluice-obs-off" (metrics disabled, no access
+log), "sluice-obs" (metrics on, the access log to a file: the "sluice" configuration) and
+"sluice-obs-trace" (plus OTLP tracing at sample_ratio 0.1 to a small receiver run.py starts on
+the rig's core, bench/benchlib/otlp_receiver.py), on R1 and R3, each paired with
+sluice-obs-off per repetition; at the end of each run it reads /metrics (spans exported and
+dropped, log lines dropped) and the receiver's span count.
 --only ROUTING runs bench/benchlib/routing.py instead of the sluice/nginx systems: three
 sluice-mocks as one model group, one of them slow, under the same load for round_robin and
 p2c_ewma (p50/p99, throughput, the slow deployment's share counted at the mocks).
@@ -24,6 +30,7 @@ p2c_ewma (p50/p99, throughput, the slow deployment's share counted at the mocks)
 Usage: python3 bench/run.py [--build build/release] [--reps 3] [--quick] [--only R1,R3]
        python3 bench/run.py --build build/release --only LIMITS,REDIS --reps 5
        python3 bench/run.py --build build/release --only ROUTING --reps 3
+       python3 bench/run.py --build build/release --only OBS --reps 3
 Standard library only. Every child process is stopped on exit, error or Ctrl-C.
 """
 
@@ -42,7 +49,7 @@ import urllib.error
 import urllib.request
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from benchlib import configs, driver, procs, report, routing  # noqa: E402
+from benchlib import configs, driver, obs, procs, report, routing  # noqa: E402
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -54,7 +61,7 @@ DURATIONS = {
 # Which scenarios produce which figures (--only selects by figure).
 SCENARIOS_FOR = {"R1": ["r1"], "R2": ["r1"], "R3": ["r3"], "R6": ["r6ttfe", "r6cpu"],
                  "R8": ["r6cpu", "hold"], "AUTH": ["r1", "r3"], "LIMITS": ["r1", "r3"],
-                 "REDIS": ["r1", "r3"], "ROUTING": []}
+                 "REDIS": ["r1", "r3"], "OBS": ["r1", "r3"], "ROUTING": []}
 ORDER = ["r1", "r3", "r6ttfe", "r6cpu", "hold"]
 SUTS = ["sluice", "nginx", "direct"]
 AUTH_SUT = "sluice-auth"  # sluice with API key auth on; paired with "sluice" (auth off)
@@ -63,6 +70,9 @@ REDIS_SUT = "sluice-redis"  # sluice with limits on Redis; paired with "sluice"
 # Variants of sluice measured against it on R1 and R3 only, by the figure that asks for them.
 VARIANTS = {"AUTH": AUTH_SUT, "LIMITS": LIMITS_SUT, "REDIS": REDIS_SUT}
 VARIANT_SCENARIOS = ("r1", "r3")
+# The OBS systems (observability off, metrics and access log, plus tracing), paired with the
+# first; measured on VARIANT_SCENARIOS like the variants.
+OBS_SUTS = [obs.OFF, obs.ON, obs.TRACE]
 # Figures with their own systems and load (not sluice/nginx/direct): ROUTING (routing.py).
 OWN_SETUP = ("ROUTING",)
 NONSTREAM_MOCK = {"response_bytes": 1000}  # ~1.35 KB body, ~1.45 KB with head
@@ -89,6 +99,7 @@ def parse_args():
     p.add_argument("--only", default="R1,R2,R3,R6,R8",
                    help="figures to measure: R1,R2,R3,R6,R8, AUTH (key auth on vs off), "
                         "LIMITS (in-process limits on vs off), REDIS (limits on Redis vs off), "
+                        "OBS (observability off vs metrics+access log vs +tracing at 10%), "
                         "ROUTING (one slow deployment of three: round_robin vs p2c_ewma)")
     p.add_argument("--out", default=None, help="results JSON (default bench/results/<ts>.json)")
     p.add_argument("--sut-cpu", type=int, default=0)
@@ -96,7 +107,8 @@ def parse_args():
     p.add_argument("--suts", default=None,
                    help=f"systems, in run order (default {','.join(SUTS)}; AUTH, LIMITS and "
                         f"REDIS in --only add {AUTH_SUT}, {LIMITS_SUT} and {REDIS_SUT} after "
-                        "sluice; when only such figures are asked for, sluice and those only)")
+                        "sluice; OBS adds sluice-obs-off, sluice-obs, sluice-obs-trace; when only "
+                        "such figures are asked for, those systems only)")
     p.add_argument("--keep-tmp", action="store_true", help="keep configs and logs")
     p.add_argument("--nice", type=int, default=-10 if os.geteuid() == 0 else 0,
                    help="niceness of SUT, mock and load generator (default -10 as root): "
@@ -141,6 +153,8 @@ class Bench:
         self.mock_proc = None
         self.redis_proc = None  # the redis-server of the running sluice-redis
         self.redis_port = None
+        self.otlp = None  # the OTLP receiver of sluice-obs-trace (obs.OtlpReceiver), once started
+        self.obs_runs = []  # per OBS run: /metrics and receiver counts at its end
         self.routing = None  # the ROUTING scenario (routing.RoutingBench), when asked for
         self.routing_summary = None
 
@@ -169,14 +183,16 @@ class Bench:
                                       "log": tail(os.path.join(self.tmp, "mock.log"))})
             self.start_mock()
 
-    def start_sluice(self, name, redis_port=None):
-        """Starts sluice or one of its variants (sluice-auth, sluice-limits, sluice-redis);
-        returns (proc, port)."""
+    def start_sluice(self, name, redis_port=None, otlp_port=None):
+        """Starts sluice or one of its variants (sluice-auth, sluice-limits, sluice-redis, the
+        OBS systems); returns (proc, port)."""
         port = procs.free_port()
         config = configs.write_sluice_config(self.tmp, port, self.mock_port,
                                              auth=name == AUTH_SUT,
                                              limits=name in (LIMITS_SUT, REDIS_SUT),
-                                             redis_port=redis_port)
+                                             redis_port=redis_port,
+                                             obs=name if name in OBS_SUTS else None,
+                                             otlp_port=otlp_port)
         log = os.path.join(self.tmp, f"{name}.log")
         proc = self.children.start([self.sluice, "serve", "--config", config], log,
                                    cpu=self.cpu("sut"), nice=self.args.nice)
@@ -229,7 +245,7 @@ class Bench:
         mock_base = f"http://127.0.0.1:{self.mock_port}/v1/chat/completions"
         if sut == "direct":
             return None, lambda: [], {"buffered": mock_base, "stream": mock_base}
-        if sut == "sluice" or sut in VARIANTS.values():
+        if is_sluice(sut):
             # When auth on and off are paired, both get the same request bytes (the key
             # header, ignored and not forwarded with auth off, as OpenAI SDKs always send
             # one): the pair then measures checking the key, not carrying it. The other
@@ -238,8 +254,14 @@ class Bench:
             if paired and self.auth_key is None:
                 self.prepare_auth()
             redis, redis_port = self.start_redis() if sut == REDIS_SUT else (None, None)
+            otlp_port = None
+            if sut == obs.TRACE:
+                if self.otlp is None:
+                    self.otlp = obs.OtlpReceiver(self.children, self.tmp, self.cpu("rig"),
+                                                 self.args.nice)
+                otlp_port = self.otlp.ensure_running()
             try:
-                proc, port = self.start_sluice(sut, redis_port)
+                proc, port = self.start_sluice(sut, redis_port, otlp_port)
             except (RuntimeError, OSError):
                 if redis is not None:
                     self.children.stop(redis)
@@ -247,7 +269,7 @@ class Bench:
             self.redis_proc = redis
             self.redis_port = redis_port
             url = f"http://127.0.0.1:{port}/v1/chat/completions"
-            urls = {"buffered": url, "stream": url}
+            urls = {"buffered": url, "stream": url, "metrics": f"http://127.0.0.1:{port}/metrics"}
             if paired:
                 urls["headers"] = [f"Authorization: Bearer {self.auth_key}"]
             if redis is not None:
@@ -424,6 +446,9 @@ class Bench:
         if sut == REDIS_SUT and redis_key_count(self.redis_port) == 0:
             # Decided in process (the fallback) rather than by Redis: not what is measured.
             raise RuntimeError(f"{sut}: no counters in Redis after the sanity requests")
+        if sut in OBS_SUTS:
+            obs.check_configuration(sut, urls["metrics"],
+                                    os.path.join(self.tmp, "sluice-access.log"))
 
     def start_spinners(self):
         """A SCHED_IDLE busy loop per core: the cores never enter the (virtualised) idle
@@ -450,10 +475,17 @@ class Bench:
                 except (RuntimeError, OSError) as e:
                     self.fail(sut, rep, "start", e)
                     continue
+                started, ended = None, None
                 try:
+                    if sut in OBS_SUTS:
+                        started = obs.start_of_run(self.otlp if sut == obs.TRACE else None)
                     self.run_sut(sut, rep, proc, pids_fn, urls)
                 finally:
+                    if sut in (obs.ON, obs.TRACE) and proc.poll() is None:
+                        ended = obs.scrape(urls["metrics"])  # before SIGTERM (OFF has none)
                     self.stop_sut(sut, proc)
+                if ended is not None:
+                    self.record_obs(sut, rep, started, ended)
         if "ROUTING" in self.wanted:
             if self.mock_proc is not None:
                 self.children.stop(self.mock_proc)  # its core is the routing mocks' now
@@ -462,12 +494,24 @@ class Bench:
             self.routing_summary = self.routing.run(reps)
         return reps
 
+    def record_obs(self, sut, rep, started, scraped):
+        """Keeps (and prints) what an OBS run's sluice said in /metrics at its end, and, for
+        sluice-obs-trace, what the receiver got from it (read after the exit, which flushes
+        the spans still queued)."""
+        entry = {"sut": sut, "rep": rep, "metrics": scraped}
+        if sut == obs.TRACE:
+            entry["receiver"] = obs.end_of_run(self.otlp, started)
+        self.obs_runs.append(entry)
+        print(f"  {sut:6} rep {rep} end     {obs.describe(entry)}", flush=True)
+        for problem in obs.problems(entry):
+            self.problems.append({"what": f"{sut} rep {rep}: {problem}"})
+
     def rep_order(self, rep):
         """The systems in run order for repetition `rep`: sluice and its variants
-        (sluice-auth, sluice-limits, sluice-redis) run in reverse order in every other
-        repetition, so no system of a pair is always the second."""
+        (sluice-auth, sluice-limits, sluice-redis, the OBS systems) run in reverse order in
+        every other repetition, so no system of a pair is always the second."""
         order = list(self.suts)
-        family = [i for i, sut in enumerate(order) if sut == "sluice" or sut in VARIANTS.values()]
+        family = [i for i, sut in enumerate(order) if is_sluice(sut)]
         if rep % 2 == 0 and len(family) > 1:
             reordered = [order[i] for i in reversed(family)]
             for i, sut in zip(family, reordered):
@@ -488,7 +532,7 @@ class Bench:
         for scenario in self.scenarios:
             if sut == "direct" and scenario in ("r6cpu", "hold"):
                 continue  # no SUT to measure
-            if sut in VARIANTS.values() and scenario not in VARIANT_SCENARIOS:
+            if is_sluice(sut) and sut != "sluice" and scenario not in VARIANT_SCENARIOS:
                 continue  # variants are measured on throughput and latency only
             if proc is not None and proc.poll() is not None:
                 return  # stop_sut reports the exit
@@ -502,18 +546,28 @@ class Bench:
         self.problems.append({"what": f"{sut} {step} rep {rep} failed", "error": str(error)})
 
 
+def is_sluice(sut):
+    """Plain sluice, one of its VARIANTS or one of the OBS systems."""
+    return sut == "sluice" or sut in VARIANTS.values() or sut in OBS_SUTS
+
+
 def default_suts(wanted):
     """The systems to run when --suts is not given (see its help); none when only figures
     with their own setup (ROUTING) are asked for."""
     wanted = [f for f in wanted if f not in OWN_SETUP]
     if not wanted:
         return []
-    suts = list(SUTS) if any(f not in VARIANTS for f in wanted) else ["sluice"]
-    at = suts.index("sluice") + 1
+    if any(f not in VARIANTS and f != "OBS" for f in wanted):
+        suts = list(SUTS)
+    else:
+        suts = ["sluice"] if any(f in VARIANTS for f in wanted) else []
+    at = suts.index("sluice") + 1 if "sluice" in suts else 0
     for figure, variant in VARIANTS.items():
         if figure in wanted:
             suts.insert(at, variant)
             at += 1
+    if "OBS" in wanted:
+        suts[at:at] = OBS_SUTS
     return suts
 
 
@@ -576,11 +630,14 @@ def main():
             procs.set_autogroup_nice(previous_nice)
     summary = report.summarize(bench.runs, bench.pooled)
     tables = []
-    if any(f not in VARIANTS and f not in OWN_SETUP for f in bench.wanted):
+    if any(f not in VARIANTS and f not in OWN_SETUP and f != "OBS" for f in bench.wanted):
         tables.append(report.markdown_table(summary))
     for figure, variant in VARIANTS.items():
         if figure in bench.wanted:
             tables.append(report.variant_markdown_table(summary, figure))
+    if "OBS" in bench.wanted:
+        summary["obs_end_of_run"] = obs.totals(bench.obs_runs)
+        tables.append(report.obs_markdown_table(summary))
     if bench.routing_summary is not None:
         tables.append(routing.markdown_table(bench.routing_summary))
     table = "\n\n".join(tables)
@@ -601,7 +658,8 @@ def main():
         json.dump({"machine": info, "args": vars(args), "reps": reps,
                    "elapsed_s": round(time.monotonic() - started, 1), "interrupted": interrupted,
                    "summary": summary, "table": table, "problems": bench.problems,
-                   "runs": bench.runs, "routing": bench.routing_summary,
+                   "runs": bench.runs, "obs_runs": bench.obs_runs,
+                   "routing": bench.routing_summary,
                    "routing_runs": bench.routing.runs if bench.routing else []}, f, indent=1)
     print(f"\nresults: {out} ({time.monotonic() - started:.0f}s)")
     if not args.keep_tmp:

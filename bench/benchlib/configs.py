@@ -20,6 +20,15 @@ counters without authentication, and with limits large enough that no request is
 (the figure is the cost of admitting). No store: section, so no usage records. The
 "sluice-redis" variant is the same with `store: redis` (a redis-server started by run.py).
 
+The OBS figure's three systems differ from "sluice" in observability only:
+"sluice-obs-off" has metrics disabled (`observability.metrics.enabled: false`: no registry,
+no per-thread cells, nothing counted; `on_main_listener: true` too, so a 404 on /metrics shows
+the sanity step that they are really off) and no access_log filter; "sluice-obs" is exactly the
+"sluice" configuration (metrics on by default, the access log to a file) plus
+`metrics.on_main_listener: true`, which only lets run.py read /metrics on the main listener
+at the end of a run (no per-request cost); "sluice-obs-trace" is "sluice-obs" plus tracing
+to the OTLP receiver run.py starts, at `sample_ratio` 0.1.
+
 The ROUTING scenario's configuration (write_routing_config) makes the model a group of three
 deployments, one per sluice-mock, with the balancer under test.
 """
@@ -85,13 +94,31 @@ def limits_section(redis_port=None):
     return LIMITS_SECTION.format(store=store)
 
 
-def write_sluice_config(tmp, port, mock_port, auth=False, limits=False, redis_port=None):
+# The OBS systems: name → whether the access_log filter is on, and the observability section
+# ({otlp_port} is the OTLP receiver's port).
+OBS_SECTIONS = {
+    "sluice-obs-off": (False, "observability:\n"
+                              "  metrics: {enabled: false, on_main_listener: true}\n"),
+    "sluice-obs": (True, "observability:\n  metrics: {on_main_listener: true}\n"),
+    "sluice-obs-trace": (True, "observability:\n  metrics: {on_main_listener: true}\n"
+                               "  tracing:\n"
+                               "    endpoint: http://127.0.0.1:{otlp_port}/v1/traces\n"
+                               "    sample_ratio: 0.1\n"),
+}
+
+
+def write_sluice_config(tmp, port, mock_port, auth=False, limits=False, redis_port=None,
+                        obs=None, otlp_port=None):
     """sluice.yaml, or a variant (see the module docstring): sluice-auth.yaml with auth=True,
-    sluice-limits.yaml with limits=True, sluice-redis.yaml with limits and a redis_port."""
+    sluice-limits.yaml with limits=True, sluice-redis.yaml with limits and a redis_port;
+    with obs one of OBS_SECTIONS' names, <obs>.yaml (sluice-obs-trace needs otlp_port)."""
     name = ("sluice-redis" if redis_port is not None else "sluice-limits") if limits else (
-        "sluice-auth" if auth else "sluice")
+        "sluice-auth" if auth else obs or "sluice")
     path = os.path.join(tmp, name + ".yaml")
     access_log = os.path.join(tmp, "sluice-access.log")
+    with_access_log, obs_section = OBS_SECTIONS[obs] if obs else (True, "")
+    obs_section = obs_section.replace("{otlp_port}", str(otlp_port))
+    access_log_filter = f"  - access_log:\n      output: {access_log}\n" if with_access_log else ""
     auth_filters = "  - auth: {}\n  - authorize: {}\n" if auth else ""
     price_line, limits_text = (MODEL_PRICE, limits_section(redis_port)) if limits else ("", "")
     limit_filters = "  - rate_limit: {}\n" if limits else ""
@@ -119,11 +146,9 @@ backends:
 models:
   - name: gpt-4o-mini
     backend: mock
-{price_line}{auth_sections}filters:
+{price_line}{auth_sections}{obs_section}filters:
   - request_id: {{}}
-{auth_filters}  - access_log:
-      output: {access_log}
-{limit_filters}{limits_text}""")
+{auth_filters}{access_log_filter}{limit_filters}{limits_text}""")
     return path
 
 

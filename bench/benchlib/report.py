@@ -13,10 +13,14 @@ that could not be measured is "n/a", never "met".
 The variant figures pair a variant of sluice with plain "sluice" the same way
 (per-repetition ratios and differences, then the median): AUTH "sluice-auth" (API key auth
 on), LIMITS "sluice-limits" (in-process limits on), REDIS "sluice-redis" (limits on Redis).
+The OBS figure pairs "sluice-obs" (metrics and access log) and "sluice-obs-trace" (plus
+tracing at 10 %) with "sluice-obs-off" (observability off) the same way.
 """
 
 import math
 import statistics
+
+from . import obs
 
 
 def per_run_metrics(scenario, report, samples):
@@ -66,6 +70,10 @@ AUTH_ON, AUTH_OFF = "sluice-auth", "sluice"
 VARIANTS = {"AUTH": (AUTH_ON, "auth", "paired_auth", 0.95),
             "LIMITS": ("sluice-limits", "limits", "paired_limits", 0.97),
             "REDIS": ("sluice-redis", "Redis limits", "paired_redis", 0.75)}
+
+# OBS: (system, what it turns on, throughput target on/off, CPU per request target on/off),
+# each paired with obs.OFF; the summary key is "paired_obs" (by system).
+OBS_VARIANTS = ((obs.ON, "metrics+logs", 0.95, 1.05), (obs.TRACE, "+tracing 10 %", 0.90, 1.10))
 
 # Pooled latency figures: metric name → (scenario, sample series, percentile).
 POOLED = {"p50": ("r3", "latency_us", 50), "p99": ("r3", "latency_us", 99),
@@ -132,7 +140,22 @@ def summarize(runs, pooled=None):
         paired = {k: v for k, v in paired.items() if v is not None}
         if paired:
             summary[summary_key] = paired
+    for on, _, _, _ in OBS_VARIANTS:
+        paired = _paired_against(runs, on, obs.OFF)
+        if paired:
+            summary.setdefault("paired_obs", {})[on] = paired
     return summary
+
+
+def _paired_against(runs, on, off):
+    """Per-repetition ratios (throughput, CPU per request) and differences (CPU, R3 p50 and
+    p99) of `on` against `off`, medians over repetitions; missing figures left out."""
+    paired = {}
+    for key in ("rps", "cpu_us_per_req"):
+        paired[key] = paired_ratios(runs, key, on, off)
+    for key in ("cpu_us_per_req", "p50", "p99"):
+        paired[key + "_diff"] = paired_differences(runs, key, on, off)
+    return {k: v for k, v in paired.items() if v is not None}
 
 
 def _get(summary, sut, key):
@@ -280,3 +303,82 @@ def variant_markdown_table(summary, figure):
                      f"{verdict} |")
     return "\n".join(lines)
 
+
+
+def build_obs_rows(summary):
+    """Rows of the OBS figure: (metric, off, on, trace, obs/off, trace/off, target, verdict)."""
+    g = lambda sut, key: _get(summary, sut, key)  # noqa: E731
+    paired = summary.get("paired_obs", {})
+    rows = []
+
+    def comparison(on, key, diff_key=None, digits=3, ratio=True):
+        p = paired.get(on, {})
+        value = p.get(key if ratio else diff_key)
+        text = _fmt(value, digits) if ratio else _signed(value)
+        if ratio:
+            a, b = g(on, key), g(obs.OFF, key)
+            text += f" (paired; of medians {_fmt(a / b if a is not None and b else None, 3)})"
+            if diff_key and p.get(diff_key) is not None:
+                text += f", {_signed(p[diff_key], 2)} µs"
+        else:
+            a, b = g(on, diff_key[:-5]), g(obs.OFF, diff_key[:-5])
+            pooled = a - b if a is not None and b is not None else None
+            text += f" (paired; pooled {_signed(pooled)})"
+        return value, text
+
+    def verdicts(values, limits, higher_is_better):
+        return ", ".join(f"{name} {_verdict(v, limit, higher_is_better)}"
+                         for name, v, limit in zip(("obs", "trace"), values, limits))
+
+    on, trace = obs.ON, obs.TRACE
+    (_, _, on_rps, on_cpu), (_, _, trace_rps, trace_cpu) = OBS_VARIANTS
+    v_on, t_on = comparison(on, "rps")
+    v_tr, t_tr = comparison(trace, "rps")
+    rows.append(("throughput, c=64 closed loop (req/s)", g(obs.OFF, "rps"), g(on, "rps"),
+                 g(trace, "rps"), t_on, t_tr, f"obs ≥ {on_rps:.2f}, trace ≥ {trace_rps:.2f}",
+                 verdicts((v_on, v_tr), (on_rps, trace_rps), True)))
+    v_on, t_on = comparison(on, "cpu_us_per_req", "cpu_us_per_req_diff")
+    v_tr, t_tr = comparison(trace, "cpu_us_per_req", "cpu_us_per_req_diff")
+    rows.append(("CPU per request (µs)", g(obs.OFF, "cpu_us_per_req"), g(on, "cpu_us_per_req"),
+                 g(trace, "cpu_us_per_req"), t_on, t_tr,
+                 f"obs ≤ {on_cpu:.2f}, trace ≤ {trace_cpu:.2f}",
+                 verdicts((v_on, v_tr), (on_cpu, trace_cpu), False)))
+    for key in ("p50", "p99"):
+        _, t_on = comparison(on, None, key + "_diff", ratio=False)
+        _, t_tr = comparison(trace, None, key + "_diff", ratio=False)
+        rows.append((f"latency {key}, 1 conn open loop (µs)", g(obs.OFF, key), g(on, key),
+                     g(trace, key), "on−off " + t_on, "on−off " + t_tr, "", ""))
+    for key in ("svc_p50", "svc_p99"):
+        diffs = []
+        for sut in (on, trace):
+            a, b = g(sut, key), g(obs.OFF, key)
+            diffs.append(f"on−off {_signed(a - b if a is not None and b is not None else None)}"
+                         " (pooled)")
+        rows.append((f"service time {key[4:]}, from actual send (µs)", g(obs.OFF, key),
+                     g(on, key), g(trace, key), diffs[0], diffs[1], "", ""))
+    ends = summary.get("obs_end_of_run", {})
+    t = ends.get(trace, {})
+    if t:
+        dropped = t.get("spans_dropped_queue_full", 0) + t.get("spans_dropped_export_failed", 0)
+        rows.append(("spans: received by the OTLP receiver / exported / dropped (all runs)",
+                     None, None, None, "",
+                     f"{t.get('receiver_spans', 0):,} / {t.get('spans_exported', 0):,} / "
+                     f"{dropped:,} (queue_full {t.get('spans_dropped_queue_full', 0):,}); "
+                     f"{t.get('receiver_requests', 0):,} POSTs, receiver CPU "
+                     f"{t.get('receiver_cpu_s', 0):.1f} s", "dropped = 0",
+                     "met" if dropped == 0 and t.get("receiver_spans") else "NOT met"))
+    logs = [ends.get(sut, {}).get("log_lines_dropped") for sut in (on, trace)]
+    if any(v is not None for v in logs):
+        rows.append(("access log lines dropped (all runs)", None, None, None,
+                     _fmt(logs[0], 0), _fmt(logs[1], 0), "", ""))
+    return rows
+
+
+def obs_markdown_table(summary):
+    lines = [f"| R | figure | observability off ({obs.OFF}) | metrics+logs ({obs.ON}) | "
+             f"+tracing 10 % ({obs.TRACE}) | obs/off | trace/off | target | verdict |",
+             "|---|---|---:|---:|---:|---|---|---|---|"]
+    for metric, off, on, trace, c_on, c_tr, target, verdict in build_obs_rows(summary):
+        lines.append(f"| OBS | {metric} | {_fmt(off)} | {_fmt(on)} | {_fmt(trace)} | {c_on} | "
+                     f"{c_tr} | {target} | {verdict} |")
+    return "\n".join(lines)
