@@ -133,9 +133,20 @@ void FormatAccessLogLine(const RequestContext& ctx, std::string& out) {
   AppendStringField(out, "request_id", ctx.request_id);
   AppendStringField(out, "client", ctx.client_ip);
   AppendStringField(out, "method", request.method_text);
-  AppendRedactedStringField(out, "path", request.path);
+  // A known route's path is one of ours; others (and /v1/models/{id}) carry client text.
+  bool client_path = ctx.route == RouteKind::kNotFound || ctx.route == RouteKind::kRetrieveModel;
+  if (client_path) {
+    AppendRedactedStringField(out, "path", request.path);
+  } else {
+    AppendStringField(out, "path", request.path);
+  }
   AppendIntField(out, "status", ctx.status);
-  AppendRedactedStringField(out, "model", ctx.requested_model);
+  // A model that resolved is a configured name or alias (matched exactly): not client text.
+  if (ctx.resolved_model() != nullptr) {
+    AppendStringField(out, "model", ctx.requested_model);
+  } else {
+    AppendRedactedStringField(out, "model", ctx.requested_model);
+  }
   AppendStringField(out, "backend", ctx.backend);
   AppendStringField(out, "upstream_model", ctx.upstream_model);
   AppendStringField(out, "experiment_arm", ctx.experiment_arm);
@@ -160,18 +171,29 @@ void FormatAccessLogLine(const RequestContext& ctx, std::string& out) {
     out.append(",\"prompt_tokens\":null,\"completion_tokens\":null,\"total_tokens\":null");
   }
   AppendStringField(out, "error", Describe(ctx.error).name);
-  // Who called (ids and the key's display prefix only: never a secret).
-  const Principal* principal = ctx.principal.get();
-  AppendStringField(out, "principal", principal != nullptr ? principal->id : std::string_view());
-  AppendStringField(out, "key_prefix",
-                    principal != nullptr ? principal->key_prefix : std::string_view());
-  AppendStringField(out, "user", principal != nullptr ? principal->user_id : std::string_view());
-  AppendStringField(out, "team", principal != nullptr ? principal->team_id : std::string_view());
-  AppendStringField(out, "limit", ctx.limit_outcome);
-  AppendStringField(out, "limit_policy", ctx.limit_policy);
-  AppendStringField(out, "limit_fallback", ctx.limit_fallback);
-  AppendIntField(out, "retries", ctx.attempts > 1 ? ctx.attempts - 1 : 0);
-  AppendStringField(out, "served_model", ctx.fell_back ? ctx.served_model : std::string_view());
+  // Who called (ids and the key's display prefix only: never a secret). The common cases
+  // (an anonymous caller, no limit applied, one attempt) append one literal each.
+  if (const Principal* principal = ctx.principal.get()) {
+    AppendStringField(out, "principal", principal->id);
+    AppendStringField(out, "key_prefix", principal->key_prefix);
+    AppendStringField(out, "user", principal->user_id);
+    AppendStringField(out, "team", principal->team_id);
+  } else {
+    out.append(R"(,"principal":null,"key_prefix":null,"user":null,"team":null)");
+  }
+  if (!ctx.limit_outcome.empty() || !ctx.limit_fallback.empty()) {
+    AppendStringField(out, "limit", ctx.limit_outcome);
+    AppendStringField(out, "limit_policy", ctx.limit_policy);
+    AppendStringField(out, "limit_fallback", ctx.limit_fallback);
+  } else {
+    out.append(R"(,"limit":null,"limit_policy":null,"limit_fallback":null)");
+  }
+  if (ctx.attempts > 1 || ctx.fell_back) {
+    AppendIntField(out, "retries", ctx.attempts > 1 ? ctx.attempts - 1 : 0);
+    AppendStringField(out, "served_model", ctx.fell_back ? ctx.served_model : std::string_view());
+  } else {
+    out.append(R"(,"retries":0,"served_model":null)");
+  }
   out.append(",\"cache\":null");  // no response cache yet
   AppendIntField(out, "config_version", static_cast<int64_t>(ctx.config_version));
   out.append(",\"trace_id\":");
