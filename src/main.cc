@@ -14,6 +14,7 @@
 #include "auth/auth_runtime.h"
 #include "cli/identity_commands.h"
 #include "config/loader.h"
+#include "filters/access_log/access_log_config.h"
 #include "filters/registry.h"
 #include "observability/app_log.h"
 #include "observability/metrics_registry.h"
@@ -27,9 +28,7 @@ sluice::AppLogOptions AppLogOptionsOf(const sluice::LoggingConfig& config) {
   options.level = config.level;
   options.format = config.format;
   options.output = config.output;
-  options.rotate.max_bytes = config.rotate.max_bytes;
-  options.rotate.max_age = config.rotate.max_age;
-  options.rotate.keep = config.rotate.keep;
+  options.rotate = sluice::filters::SinkOptionsOf(config.rotate);
   return options;
 }
 

@@ -77,4 +77,12 @@ inline testing::AssertionResult HasErrorAt(const std::vector<std::string>& error
                                      << JoinedErrors(errors);
 }
 
+// The check of every loader error table: `c.yaml` is refused with `c.message_part` at
+// test.yaml:`c.line`.
+inline void ExpectRefusedAt(const ErrorCase& c) {
+  LoadResult result = LoadWithoutFilters(c.yaml);
+  EXPECT_EQ(result.snapshot, nullptr);
+  EXPECT_TRUE(HasErrorAt(result.errors, c.line, c.message_part));
+}
+
 }  // namespace sluice::config_test

@@ -5,6 +5,14 @@
 
 namespace sluice::filters {
 
+LineSinkOptions SinkOptionsOf(const RotateConfig& rotate) {
+  LineSinkOptions options;
+  options.max_bytes = rotate.max_bytes;
+  options.max_age = rotate.max_age;
+  options.keep = rotate.keep;
+  return options;
+}
+
 std::optional<AccessLogConfig> ParseAccessLogConfig(const ConfigNode& node) {
   AccessLogConfig config;
   node.AllowKeys({"output", "rotate", "payloads"});
@@ -22,12 +30,8 @@ std::optional<AccessLogConfig> ParseAccessLogConfig(const ConfigNode& node) {
           .Error("unknown route '" + route + "' (chat_completions, completions or embeddings)");
     }
   }
-  LineSinkOptions options;
-  options.max_bytes = config.rotate.max_bytes;
-  options.max_age = config.rotate.max_age;
-  options.keep = config.rotate.keep;
   std::string error;
-  config.sink = LineSink::Open(config.output, options, error);
+  config.sink = LineSink::Open(config.output, SinkOptionsOf(config.rotate), error);
   if (!config.sink) {
     node.Child("output").Error(error);
     return std::nullopt;

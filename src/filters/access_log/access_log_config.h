@@ -24,4 +24,7 @@ struct AccessLogConfig {
 
 std::optional<AccessLogConfig> ParseAccessLogConfig(const ConfigNode& node);
 
+// A log file's `rotate:` settings as the sink takes them (the access log's and `logging:`).
+LineSinkOptions SinkOptionsOf(const RotateConfig& rotate);
+
 }  // namespace sluice::filters
