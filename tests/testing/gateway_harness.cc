@@ -33,6 +33,8 @@ std::string TempPath(const std::string& stem) {
 GatewayHarness::GatewayHarness(const std::string& yaml, const std::string& upstream_address,
                                const CatalogMaker& catalog) {
   access_log_path_ = TempPath("access.log");
+  // Paths carry the pid, which the system reuses: never read a file an earlier test left.
+  ::unlink(access_log_path_.c_str());
   std::string text = yaml;
   ReplaceAll(text, "{upstream}", upstream_address);
   ReplaceAll(text, "{access_log}", access_log_path_);
