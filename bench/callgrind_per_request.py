@@ -25,7 +25,7 @@ import tempfile
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from benchlib import configs, obs, procs  # noqa: E402
+from benchlib import cost_rig, procs  # noqa: E402
 
 
 def main():
@@ -35,26 +35,11 @@ def main():
     args = parser.parse_args()
     build = os.path.abspath(args.build)
     tmp = tempfile.mkdtemp(prefix="sluice-callgrind-")
-    mock_port = procs.free_port()
-    mock = subprocess.Popen(
-        ["taskset", "-c", "1", f"{build}/tools/sluice-mock/sluice-mock", "--listen",
-         f"127.0.0.1:{mock_port}", "--workers", "1", "--tokens", "64", "--ttft-ms", "0",
-         "--itl-ms", "0", "--response-bytes", "1000"],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    recv_port = procs.free_port()
-    recv = subprocess.Popen([sys.executable, obs.RECEIVER, "--port", str(recv_port)],
-                            stderr=subprocess.DEVNULL)
-    procs.wait_port(mock_port, 10)
-    procs.wait_port(recv_port, 10)
-    body = os.path.join(tmp, "chat.json")
-    with open(body, "w") as f:
-        f.write(configs.chat_body(False, {"response_bytes": 1000}))
+    rig = cost_rig.CostRig(build, tmp)
     try:
         for name in args.systems:
             port = procs.free_port()
-            config = configs.write_sluice_config(
-                tmp, port, mock_port, limits=name == "sluice-limits",
-                obs=name if name.startswith("sluice-obs") else None, otlp_port=recv_port)
+            config = rig.sluice_config(tmp, port, name)
             out = os.path.join(tmp, f"cg.{name}.out")
             vg = subprocess.Popen(
                 ["taskset", "-c", "0", "valgrind", "--tool=callgrind", "--instr-atstart=no",
@@ -65,7 +50,7 @@ def main():
                 raise RuntimeError(f"{name} did not start (log in {tmp})")
             url = f"http://127.0.0.1:{port}/v1/chat/completions"
             load = ["taskset", "-c", "1", f"{build}/bench/loadgen/sluice-loadgen", url,
-                    "--body-file", body, "-c", "8", "--timeout", "30", "--warmup", "0"]
+                    "--body-file", rig.body, "-c", "8", "--timeout", "30", "--warmup", "0"]
             subprocess.run(load + ["--duration", "3"], capture_output=True)
             subprocess.run(["callgrind_control", "-i", "on", str(vg.pid)], capture_output=True)
             run = subprocess.run(load + ["--duration", "8"], capture_output=True, text=True)
@@ -79,8 +64,7 @@ def main():
             print(f"{name}: {requests} requests, {total / requests:,.0f} instructions/request "
                   f"(profile: {out})", flush=True)
     finally:
-        mock.terminate()
-        recv.terminate()
+        rig.stop()
 
 
 if __name__ == "__main__":

@@ -7,6 +7,7 @@ sluice_test(sluice_core_test
   SOURCES ${SLUICE_SRC}/core/errors_test.cc ${SLUICE_SRC}/core/json_text_test.cc
           ${SLUICE_SRC}/core/response_head_test.cc ${SLUICE_SRC}/core/request_id_test.cc
           ${SLUICE_SRC}/core/filter_chain_test.cc ${SLUICE_SRC}/core/json_writer_test.cc
+          ${SLUICE_SRC}/core/recycled_allocation_test.cc ${SLUICE_SRC}/core/json_line_writer_test.cc
   DEPS sluice_core
   LABELS unit)
 

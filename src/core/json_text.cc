@@ -5,6 +5,8 @@
 #include <charconv>
 #include <cmath>
 #include <cstring>
+
+#include "core/swar.h"
 #if defined(__SSE2__)
 #include <emmintrin.h>
 #endif
@@ -25,14 +27,8 @@ constexpr std::array<bool, 256> kJsonPlain = MakeJsonPlainTable();
 // True when any of the 8 bytes in `w` is a control character (< 0x20), '"', '\\' or a
 // non-ASCII byte (>= 0x80): the classic "has zero byte / has byte less than" bit tricks.
 inline bool NeedsAttention(uint64_t w) {
-  constexpr uint64_t kOnes = 0x0101010101010101ULL;
-  constexpr uint64_t kHigh = 0x8080808080808080ULL;
-  uint64_t below_space = (w - kOnes * 0x20) & ~w;
-  uint64_t quote = w ^ (kOnes * '"');
-  uint64_t backslash = w ^ (kOnes * '\\');
-  uint64_t has_quote = (quote - kOnes) & ~quote;
-  uint64_t has_backslash = (backslash - kOnes) & ~backslash;
-  return ((below_space | has_quote | has_backslash | w) & kHigh) != 0;
+  uint64_t below_space = (w - kSwarOnes * 0x20) & ~w;
+  return ((below_space | SwarHasByte(w, '"') | SwarHasByte(w, '\\') | w) & kSwarHigh) != 0;
 }
 
 // Length of the valid UTF-8 sequence starting at s[i], or 0 when invalid.
@@ -52,10 +48,10 @@ size_t Utf8SequenceLength(std::string_view s, size_t i) {
   return len;
 }
 
-}  // namespace
-
-void AppendJsonString(std::string& out, std::string_view text) {
-  out.push_back('"');
+// The escaping of AppendJsonString and WriteJsonEscaped (without the quotes), into any
+// `out` with append(const char*, size_t): a std::string or a raw cursor.
+template <typename Out>
+void EscapeJson(Out& out, std::string_view text) {
   const auto* p = reinterpret_cast<const unsigned char*>(text.data());
   size_t n = text.size();
   size_t i = 0;
@@ -91,7 +87,7 @@ void AppendJsonString(std::string& out, std::string_view text) {
     if (c >= 0x80) {
       size_t len = Utf8SequenceLength(text, i);
       if (len == 0) {
-        out.append("\xEF\xBF\xBD");
+        out.append("\xEF\xBF\xBD", 3);
         ++i;
       } else {
         out.append(text.data() + i, len);
@@ -101,19 +97,19 @@ void AppendJsonString(std::string& out, std::string_view text) {
     }
     switch (c) {
       case '"':
-        out.append("\\\"");
+        out.append("\\\"", 2);
         break;
       case '\\':
-        out.append("\\\\");
+        out.append("\\\\", 2);
         break;
       case '\n':
-        out.append("\\n");
+        out.append("\\n", 2);
         break;
       case '\r':
-        out.append("\\r");
+        out.append("\\r", 2);
         break;
       case '\t':
-        out.append("\\t");
+        out.append("\\t", 2);
         break;
       default: {
         const char escape[6] = {'\\', 'u', '0', '0', kHex[c >> 4], kHex[c & 15]};
@@ -122,23 +118,54 @@ void AppendJsonString(std::string& out, std::string_view text) {
     }
     ++i;
   }
+}
+
+// Writes through a cursor into memory the caller sized (WriteJsonEscaped's contract).
+struct CursorOut {
+  char* at;
+  void append(const char* data, size_t size) {
+    std::memcpy(at, data, size);
+    at += size;
+  }
+};
+
+}  // namespace
+
+void AppendJsonString(std::string& out, std::string_view text) {
+  out.push_back('"');
+  EscapeJson(out, text);
   out.push_back('"');
 }
 
+char* WriteJsonEscaped(char* out, std::string_view text) {
+  CursorOut cursor{out};
+  EscapeJson(cursor, text);
+  return cursor.at;
+}
+
 void AppendDecimal(std::string& out, int64_t value) {
-  char buf[24];
-  auto [end, ec] = std::to_chars(buf, buf + sizeof(buf), value);
-  out.append(buf, end);
+  char buf[kMaxDecimalChars];
+  out.append(buf, WriteDecimal(buf, value));
+}
+
+char* WriteDecimal(char* out, int64_t value) {
+  return std::to_chars(out, out + kMaxDecimalChars, value).ptr;
 }
 
 void AppendMillis(std::string& out, int64_t microseconds) {
+  char buf[kMaxMillisChars];
+  out.append(buf, WriteMillis(buf, microseconds));
+}
+
+char* WriteMillis(char* out, int64_t microseconds) {
   if (microseconds < 0) microseconds = 0;
-  AppendDecimal(out, microseconds / 1000);
+  out = WriteDecimal(out, microseconds / 1000);
   int64_t frac = microseconds % 1000;
-  const char digits[4] = {'.', static_cast<char>('0' + frac / 100),
-                          static_cast<char>('0' + frac / 10 % 10),
-                          static_cast<char>('0' + frac % 10)};
-  out.append(digits, 4);
+  out[0] = '.';
+  out[1] = static_cast<char>('0' + frac / 100);
+  out[2] = static_cast<char>('0' + frac / 10 % 10);
+  out[3] = static_cast<char>('0' + frac % 10);
+  return out + 4;
 }
 
 void AppendFixed(std::string& out, double value, int decimals) {

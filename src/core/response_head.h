@@ -4,15 +4,42 @@
 // Not thread-safe; one per request.
 #pragma once
 
+#include <cstddef>
+#include <cstdint>
 #include <string>
 #include <string_view>
 
+#include "core/http_types.h"
+
 namespace sluice {
+
+// A header name written in the source: the consteval constructor checks that it is an HTTP
+// token, so a bad name does not compile and adding a field under it skips the run-time check
+// (the per-request headers: x-ratelimit-*, traceparent, server-timing...). Explicit, so a
+// plain string literal still takes HeaderBlock's checked overload.
+class HeaderName {
+ public:
+  template <size_t N>
+  explicit consteval HeaderName(const char (&name)[N]) : name_(name, N - 1) {
+    if (N < 2) throw "a header name is not empty";
+    for (size_t i = 0; i + 1 < N; ++i) {
+      if (!kHttpTokenChars[static_cast<unsigned char>(name[i])]) throw "not an HTTP token";
+    }
+  }
+  constexpr std::string_view view() const { return name_; }
+
+ private:
+  std::string_view name_;
+};
 
 class HeaderBlock {
  public:
   // A name that is not an HTTP token or a value with CR/LF is dropped (no header injection).
   void Add(std::string_view name, std::string_view value);
+  // The same for a name checked at compile time: only the value is checked.
+  void Add(const HeaderName& name, std::string_view value);
+  // A decimal value (nothing to check).
+  void Add(const HeaderName& name, int64_t value);
   // Replaces every field called `name` with one field.
   void Set(std::string_view name, std::string_view value);
   void Remove(std::string_view name);
@@ -23,6 +50,9 @@ class HeaderBlock {
   const std::string& wire() const { return text_; }
 
  private:
+  // Appends "name: value\r\n" with one append to text_ (the line assembled on the stack).
+  void AppendLine(std::string_view name, std::string_view value);
+
   std::string text_;
 };
 

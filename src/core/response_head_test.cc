@@ -4,6 +4,8 @@
 
 #include <gtest/gtest.h>
 
+#include <string>
+
 #include "core/http_types.h"
 
 namespace sluice {
@@ -49,6 +51,30 @@ TEST(HeaderBlock, EmptyValueAndColonInValue) {
   EXPECT_EQ(h.wire(), "Link: <https://x>; rel=a\r\n");
 }
 
+TEST(HeaderBlock, CompileTimeNamesCheckOnlyTheValue) {
+  HeaderBlock h;
+  h.Add(HeaderName("x-ratelimit-limit-requests"), "100");
+  h.Add(HeaderName("X-A"), "v\r\nSet-Cookie: evil=1");  // the value is still checked
+  h.Add(HeaderName("X-B"), "");
+  h.Add(HeaderName("retry-after-ms"), int64_t{-1500});
+  EXPECT_EQ(h.wire(), "x-ratelimit-limit-requests: 100\r\nX-B: \r\nretry-after-ms: -1500\r\n");
+  static_assert(HeaderName("traceparent").view() == "traceparent");
+  // HeaderName("X A") or HeaderName("") does not compile (consteval).
+}
+
+TEST(HeaderBlock, LongLinesAndGrowth) {
+  HeaderBlock h;
+  std::string long_value(5000, 'v');  // longer than the line assembled on the stack
+  h.Add("X-Long", long_value);
+  h.Add(HeaderName("X-Short"), "1");
+  for (int i = 0; i < 100; ++i) h.Add("X-N", std::to_string(i));
+  EXPECT_EQ(h.Get("x-long"), long_value);
+  EXPECT_EQ(h.Get("x-short"), "1");
+  EXPECT_EQ(h.wire().size(),
+            6 + 2 + 5000 + 2 + 7 + 2 + 1 + 2 + 100 * (3 + 2 + 2) + 10 * 1 + 90 * 2);
+  EXPECT_TRUE(h.wire().ends_with("X-N: 99\r\n"));
+}
+
 TEST(HeaderBlock, LineBreakInjectionIsDropped) {
   const struct {
     const char* name;
@@ -71,6 +97,17 @@ TEST(HeaderBlock, LineBreakInjectionIsDropped) {
                            << testing::PrintToString(std::string(c.value));
     h.Set(c.name, c.value);
     EXPECT_TRUE(h.empty());
+  }
+  // A line break anywhere in a long value: in an eight-byte step or in the tail.
+  for (size_t at : {0, 7, 8, 31, 50, 54}) {
+    for (char c : {'\r', '\n'}) {
+      std::string value(55, 'a');
+      value[at] = c;
+      HeaderBlock h;
+      h.Add(HeaderName("traceparent"), value);
+      h.Add("traceparent", value);
+      EXPECT_TRUE(h.empty()) << at;
+    }
   }
   HeaderBlock kept;
   kept.Add("X-Ok", "1");

@@ -9,6 +9,8 @@
 #include <span>
 #include <string>
 
+#include "core/response_head.h"
+
 namespace sluice {
 
 class Abortable;
@@ -22,6 +24,8 @@ struct ExchangeBuffers {
   std::string body;           // response body (buffered) or decoded upstream payload
   std::string batch;          // SSE events gathered for one client write
   std::string piece;          // one SSE event handed to filters
+  // The upstream response's head as filters see it (its header block keeps its capacity).
+  ResponseHead response_head;
   // Backing memory of the request's JSON arena (RequestContext::SetJsonScratch).
   static constexpr size_t kJsonScratchBytes = 4096;
   std::unique_ptr<unsigned char[]> json_scratch =

@@ -152,7 +152,14 @@ asio::awaitable<void> ForwardToUpstream(Worker& worker, ClientSink& client, Requ
 
 UpstreamExchange::UpstreamExchange(Worker& worker, ClientSink& client, RequestContext& ctx,
                                    ChainRun& chain, const ModelConfig& model)
-    : worker_(worker), client_(client), ctx_(ctx), chain_(chain), model_(model) {}
+    : worker_(worker),
+      client_(client),
+      ctx_(ctx),
+      chain_(chain),
+      model_(model),
+      held_head_(client.buffers().response_head) {
+  held_head_.Reset();
+}
 
 asio::awaitable<void> UpstreamExchange::Run() {
   // A traffic split's arm travels upstream (the buffer is reused: no allocation).
@@ -463,7 +470,7 @@ void UpstreamExchange::ForwardHeaders(ResponseHead& head) const {
     if (ForwardResponseHeader(h.name)) head.headers.Add(h.name, h.value);
   }
   std::string_view upstream_id = response_.headers.Get("x-request-id");
-  if (!upstream_id.empty()) head.headers.Add("X-Upstream-Request-Id", upstream_id);
+  if (!upstream_id.empty()) head.headers.Add(HeaderName("X-Upstream-Request-Id"), upstream_id);
   if (!ctx_.experiment_label.empty()) {
     head.headers.Add(routing::kExperimentHeader, ctx_.experiment_label);
   }

@@ -94,7 +94,8 @@ class UpstreamExchange {
   Held held_ = Held::kNothing;
   UpstreamFailure held_failure_ = UpstreamFailure::kNone;
   uint8_t held_class_ = 0;  // FallbackOn bits of the held failure
-  ResponseHead held_head_;  // kResponse (body in buffers().body) and the stream's head
+  // kResponse (body in buffers().body) and the stream's head; the session's, reused.
+  ResponseHead& held_head_;
   int held_status_ = 0;
   std::optional<Duration> retry_hint_;  // what the last failed response asked us to wait
 };

@@ -207,7 +207,7 @@ asio::awaitable<bool> UpstreamExchange::RelayStream(bool defer_head,
   head.Reset();
   head.status = 200;
   head.content_type = "text/event-stream";
-  head.headers.Add("Cache-Control", "no-cache");
+  head.headers.Add(HeaderName("Cache-Control"), "no-cache");
   ForwardHeaders(head);
   attempt_result = routing::AttemptResult::kCancelled;
 

@@ -20,16 +20,17 @@ void AddTimingHeaders(const RequestContext& ctx, HeaderBlock& headers) {
     upstream = micros(until - ctx.upstream_began);
   }
   int64_t gateway = std::max<int64_t>(0, micros(now - ctx.start) - upstream);
-  std::string value;
-  AppendMillis(value, gateway);
-  headers.Add("x-sluice-overhead-ms", value);
-  std::string timing = "gateway;dur=";
-  timing.append(value);
+  // Reused per thread: the values are formatted without allocating.
+  thread_local std::string timing;
+  timing.assign("gateway;dur=");
+  AppendMillis(timing, gateway);
+  const std::string_view gateway_ms = std::string_view(timing).substr(sizeof("gateway;dur=") - 1);
+  headers.Add(HeaderName("x-sluice-overhead-ms"), gateway_ms);
   if (ctx.upstream_began != SteadyTime{}) {
     timing.append(", upstream;dur=");
     AppendMillis(timing, upstream);
   }
-  headers.Add("server-timing", timing);
+  headers.Add(HeaderName("server-timing"), timing);
 }
 
 }  // namespace sluice

@@ -1,110 +1,109 @@
-// OTLP/HTTP JSON encoding (see otlp_json.h): written by hand with the json_text helpers,
-// one pass, into one string.
+// OTLP/HTTP JSON encoding (see otlp_json.h): written by hand in one pass into one string,
+// through a JsonLineWriter (raw cursor, no per-field append calls).
 #include "observability/otlp_json.h"
 
 #include <charconv>
 #include <cmath>
 
-#include "core/json_text.h"
+#include "core/json_line_writer.h"
 
 namespace sluice {
 namespace {
 
 // Proto3 JSON: finite doubles as numbers, the others as the strings "NaN", "Infinity",
 // "-Infinity".
-void AppendDouble(std::string& out, double value) {
+void WriteDouble(JsonLineWriter& w, double value) {
   if (std::isnan(value)) {
-    out += "\"NaN\"";
+    w.Raw("\"NaN\"");
   } else if (std::isinf(value)) {
-    out += value > 0 ? "\"Infinity\"" : "\"-Infinity\"";
+    if (value > 0) {
+      w.Raw("\"Infinity\"");
+    } else {
+      w.Raw("\"-Infinity\"");
+    }
   } else {
-    char text[32];
-    auto [end, ec] = std::to_chars(text, text + sizeof(text), value);
-    out.append(text, ec == std::errc() ? end : text);
+    constexpr size_t kRoom = 32;
+    char* at = w.Reserve(kRoom);
+    auto [end, ec] = std::to_chars(at, at + kRoom, value);
+    w.Advance(ec == std::errc() ? end : at);
   }
 }
 
-// AnyValue: {"stringValue":..} | {"intValue":"<decimal>"} | {"doubleValue":..} | {"boolValue":..}
-void AppendAnyValue(std::string& out, const SpanAttribute& attribute) {
-  out += '{';
+// {"key":..,"value":AnyValue}, AnyValue being {"stringValue":..} | {"intValue":"<decimal>"} |
+// {"doubleValue":..} | {"boolValue":..}
+void WriteAttribute(JsonLineWriter& w, const SpanAttribute& attribute) {
+  w.Raw("{\"key\":");
+  w.String(attribute.key);
   if (const auto* text = std::get_if<std::string>(&attribute.value)) {
-    AppendJsonKey(out, "stringValue");
-    AppendJsonString(out, *text);
+    w.Raw(",\"value\":{\"stringValue\":");
+    w.String(*text);
   } else if (const auto* integer = std::get_if<int64_t>(&attribute.value)) {
-    AppendJsonKey(out, "intValue");
-    out += '"';
-    AppendDecimal(out, *integer);
-    out += '"';
+    w.Raw(",\"value\":{\"intValue\":\"");
+    w.Decimal(*integer);
+    w.Char('"');
   } else if (const auto* real = std::get_if<double>(&attribute.value)) {
-    AppendJsonKey(out, "doubleValue");
-    AppendDouble(out, *real);
+    w.Raw(",\"value\":{\"doubleValue\":");
+    WriteDouble(w, *real);
+  } else if (std::get<bool>(attribute.value)) {
+    w.Raw(",\"value\":{\"boolValue\":true");
   } else {
-    AppendJsonKey(out, "boolValue");
-    out += std::get<bool>(attribute.value) ? "true" : "false";
+    w.Raw(",\"value\":{\"boolValue\":false");
   }
-  out += '}';
+  w.Raw("}}");
 }
 
-void AppendAttribute(std::string& out, const SpanAttribute& attribute) {
-  out += '{';
-  AppendJsonKey(out, "key");
-  AppendJsonString(out, attribute.key);
-  out += ',';
-  AppendJsonKey(out, "value");
-  AppendAnyValue(out, attribute);
-  out += '}';
-}
-
-void AppendAttributes(std::string& out, std::span<const SpanAttribute> attributes) {
-  AppendJsonKey(out, "attributes");
-  out += '[';
+void WriteAttributes(JsonLineWriter& w, std::span<const SpanAttribute> attributes) {
+  w.Raw("\"attributes\":[");
   for (size_t i = 0; i < attributes.size(); ++i) {
-    if (i > 0) out += ',';
-    AppendAttribute(out, attributes[i]);
+    if (i > 0) w.Char(',');
+    WriteAttribute(w, attributes[i]);
   }
-  out += ']';
+  w.Char(']');
 }
 
+// "<hex>", for a trace or span id.
 template <typename Id>
-void AppendIdField(std::string& out, std::string_view key, const Id& id) {
-  AppendJsonKey(out, key);
-  out += '"';
-  AppendHex(out, id);
-  out += "\",";
+void WriteId(JsonLineWriter& w, const Id& id) {
+  char* at = w.Reserve(2 * sizeof(id.bytes) + 2);
+  *at++ = '"';
+  at = WriteHex(at, id);
+  *at++ = '"';
+  w.Advance(at);
 }
 
-void AppendNanosField(std::string& out, std::string_view key, int64_t nanos) {
-  AppendJsonKey(out, key);
-  out += '"';
-  AppendDecimal(out, nanos < 0 ? 0 : nanos);  // fixed64 in the proto: never negative
-  out += "\",";
+// "<decimal>": fixed64 in the proto, never negative.
+void WriteNanos(JsonLineWriter& w, int64_t nanos) {
+  w.Char('"');
+  w.Decimal(nanos < 0 ? 0 : nanos);
+  w.Char('"');
 }
 
-void AppendSpan(std::string& out, const SpanRecord& span) {
-  out += '{';
-  AppendIdField(out, "traceId", span.trace_id);
-  AppendIdField(out, "spanId", span.span_id);
-  if (span.parent_span_id.valid()) AppendIdField(out, "parentSpanId", span.parent_span_id);
-  AppendJsonKey(out, "name");
-  AppendJsonString(out, span.name);
-  out += ',';
-  AppendJsonKey(out, "kind");
-  AppendDecimal(out, static_cast<int64_t>(span.kind));
-  out += ',';
-  AppendNanosField(out, "startTimeUnixNano", span.start_unix_nanos);
-  AppendNanosField(out, "endTimeUnixNano", span.end_unix_nanos);
-  AppendAttributes(out, span.attributes);
-  out += ',';
-  AppendJsonKey(out, "status");
-  out += '{';
-  AppendJsonKey(out, "code");
-  AppendDecimal(out, span.error ? kOtlpStatusError : kOtlpStatusUnset);
-  if (span.error && !span.status_message.empty()) {
-    out += ',';
-    AppendJsonKey(out, "message");
-    AppendJsonString(out, span.status_message);
+void WriteSpan(JsonLineWriter& w, const SpanRecord& span) {
+  w.Raw("{\"traceId\":");
+  WriteId(w, span.trace_id);
+  w.Raw(",\"spanId\":");
+  WriteId(w, span.span_id);
+  if (span.parent_span_id.valid()) {
+    w.Raw(",\"parentSpanId\":");
+    WriteId(w, span.parent_span_id);
   }
-  out += "}}";
+  w.Raw(",\"name\":");
+  w.String(span.name);
+  w.Raw(",\"kind\":");
+  w.Decimal(static_cast<int64_t>(span.kind));
+  w.Raw(",\"startTimeUnixNano\":");
+  WriteNanos(w, span.start_unix_nanos);
+  w.Raw(",\"endTimeUnixNano\":");
+  WriteNanos(w, span.end_unix_nanos);
+  w.Char(',');
+  WriteAttributes(w, span.attributes);
+  w.Raw(",\"status\":{\"code\":");
+  w.Decimal(span.error ? kOtlpStatusError : kOtlpStatusUnset);
+  if (span.error && !span.status_message.empty()) {
+    w.Raw(",\"message\":");
+    w.String(span.status_message);
+  }
+  w.Raw("}}");
 }
 
 }  // namespace
@@ -113,20 +112,23 @@ std::string EncodeOtlpTraces(std::span<const SpanRecord> spans, std::string_view
                              std::span<const SpanAttribute> resource_attributes) {
   std::string out;
   out.reserve(256 + spans.size() * 512);
-  out += "{\"resourceSpans\":[{\"resource\":{";
-  AppendJsonKey(out, "attributes");
-  out += '[';
-  AppendAttribute(out, SpanAttribute{"service.name", std::string(service_name)});
+  JsonLineWriter w(out);
+  w.Raw(
+      "{\"resourceSpans\":[{\"resource\":{\"attributes\":[{\"key\":\"service.name\","
+      "\"value\":{\"stringValue\":");
+  w.String(service_name);
+  w.Raw("}}");
   for (const SpanAttribute& attribute : resource_attributes) {
-    out += ',';
-    AppendAttribute(out, attribute);
+    w.Char(',');
+    WriteAttribute(w, attribute);
   }
-  out += "]},\"scopeSpans\":[{\"scope\":{\"name\":\"sluice\"},\"spans\":[";
+  w.Raw("]},\"scopeSpans\":[{\"scope\":{\"name\":\"sluice\"},\"spans\":[");
   for (size_t i = 0; i < spans.size(); ++i) {
-    if (i > 0) out += ',';
-    AppendSpan(out, spans[i]);
+    if (i > 0) w.Char(',');
+    WriteSpan(w, spans[i]);
   }
-  out += "]}]}]}";
+  w.Raw("]}]}]}");
+  w.Finish();
   return out;
 }
 

@@ -110,8 +110,8 @@ void SetUpstreamTraceHeaders(const RequestContext& ctx, const std::array<uint8_t
   // The first attempt appends (the block was cleared for this request); a retry replaces
   // what the previous attempt set (Set scans the block, so it is kept off the common path).
   if (ctx.attempts == 0) {
-    headers.Add("traceparent", value);
-    if (!ctx.trace.tracestate.empty()) headers.Add("tracestate", ctx.trace.tracestate);
+    headers.Add(HeaderName("traceparent"), value);
+    if (!ctx.trace.tracestate.empty()) headers.Add(HeaderName("tracestate"), ctx.trace.tracestate);
   } else {
     headers.Set("traceparent", value);
     if (!ctx.trace.tracestate.empty()) headers.Set("tracestate", ctx.trace.tracestate);
@@ -120,8 +120,8 @@ void SetUpstreamTraceHeaders(const RequestContext& ctx, const std::array<uint8_t
 
 std::array<uint8_t, 8> NewAttemptSpanId() { return ThreadIds().NewSpanId().bytes; }
 
-void AppendTraceIdHex(const RequestContext& ctx, std::string& out) {
-  if (ctx.trace.valid) AppendHex(out, ToTraceId(ctx.trace.trace_id));
+char* WriteTraceIdHex(const RequestContext& ctx, char* out) {
+  return ctx.trace.valid ? WriteHex(out, ToTraceId(ctx.trace.trace_id)) : out;
 }
 
 std::vector<SpanRecord> BuildRequestSpans(const RequestContext& ctx) {

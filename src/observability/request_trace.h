@@ -48,7 +48,8 @@ std::array<uint8_t, 8> NewAttemptSpanId();
 // The spans of a finished sampled request (exposed for tests).
 std::vector<SpanRecord> BuildRequestSpans(const RequestContext& ctx);
 
-// The 32-hex-digit trace id of the request, or "" without a trace (for the access log).
-void AppendTraceIdHex(const RequestContext& ctx, std::string& out);
+// Writes the request's 32-hex-digit trace id at `out` (room for 32) and returns the end; writes
+// nothing without a trace (for the access log).
+char* WriteTraceIdHex(const RequestContext& ctx, char* out);
 
 }  // namespace sluice

@@ -108,6 +108,9 @@ std::string_view TrimOptionalWhitespace(std::string_view s) {
 bool TraceId::valid() const { return AnyNonZero(bytes); }
 bool SpanId::valid() const { return AnyNonZero(bytes); }
 
+char* WriteHex(char* out, const TraceId& id) { return WriteHex(out, id.bytes); }
+char* WriteHex(char* out, const SpanId& id) { return WriteHex(out, id.bytes); }
+
 void AppendHex(std::string& out, const TraceId& id) {
   char text[32];
   WriteHex(text, id.bytes);

@@ -29,6 +29,9 @@ struct SpanId {
 // Lowercase hex: 32 characters for a trace id, 16 for a span id.
 void AppendHex(std::string& out, const TraceId& id);
 void AppendHex(std::string& out, const SpanId& id);
+// The same at `out` (room for 32 / 16 characters); return the end of what was written.
+char* WriteHex(char* out, const TraceId& id);
+char* WriteHex(char* out, const SpanId& id);
 std::string ToHex(const TraceId& id);
 std::string ToHex(const SpanId& id);
 

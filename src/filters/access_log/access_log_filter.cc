@@ -2,8 +2,10 @@
 #include "filters/access_log/access_log_filter.h"
 
 #include <algorithm>
+#include <cstring>
 #include <ctime>
 
+#include "core/json_line_writer.h"
 #include "core/json_text.h"
 #include "observability/redactor.h"
 #include "observability/request_trace.h"
@@ -13,7 +15,7 @@ namespace {
 
 // "2026-11-25T18:27:37.123Z". The part up to the seconds is formatted once per second per
 // thread; only the milliseconds change between requests.
-void AppendTimestamp(std::string& out, WallTime time) {
+void WriteTimestamp(JsonLineWriter& w, WallTime time) {
   thread_local int64_t cached_second = -1;
   thread_local char cached[24];
   auto since_epoch = time.time_since_epoch();
@@ -27,15 +29,35 @@ void AppendTimestamp(std::string& out, WallTime time) {
     std::strftime(cached, sizeof(cached), "%Y-%m-%dT%H:%M:%S", &tm);
   }
   int millis = static_cast<int>(millis_total % 1000);
-  const char tail[6] = {'.',
-                        static_cast<char>('0' + millis / 100),
-                        static_cast<char>('0' + millis / 10 % 10),
-                        static_cast<char>('0' + millis % 10),
-                        'Z',
-                        '"'};
-  out.push_back('"');
-  out.append(cached, 19);
-  out.append(tail, 6);
+  char* out = w.Reserve(26);
+  *out++ = '"';
+  std::memcpy(out, cached, 19);
+  out += 19;
+  *out++ = '.';
+  *out++ = static_cast<char>('0' + millis / 100);
+  *out++ = static_cast<char>('0' + millis / 10 % 10);
+  *out++ = static_cast<char>('0' + millis % 10);
+  *out++ = 'Z';
+  *out++ = '"';
+  w.Advance(out);
+}
+
+// A duration in milliseconds, or null when either end is unknown.
+void WriteMillisOrNull(JsonLineWriter& w, SteadyTime from, SteadyTime to) {
+  if (from == SteadyTime{} || to == SteadyTime{} || to < from) {
+    w.Raw("null");
+  } else {
+    w.Millis(std::chrono::duration_cast<std::chrono::microseconds>(to - from).count());
+  }
+}
+
+// A field whose text the client chose (the path, the model name): a client can put a secret
+// there (a key pasted as the model name, an address in a path) and would get it logged. One
+// linear scan of a short string into a reused per-thread buffer: no allocation once warm.
+void WriteRedactedOrNull(JsonLineWriter& w, std::string_view value) {
+  thread_local std::string redacted;
+  Redact(value, redacted);
+  w.StringOrNull(redacted);
 }
 
 // ,"key": — the keys are fixed ASCII literals, so they need no escaping pass.
@@ -43,38 +65,6 @@ void AppendFieldKey(std::string& out, std::string_view key) {
   out.append(",\"");
   out.append(key);
   out.append("\":");
-}
-
-void AppendMillisField(std::string& out, std::string_view key, SteadyTime from, SteadyTime to) {
-  AppendFieldKey(out, key);
-  if (from == SteadyTime{} || to == SteadyTime{} || to < from) {
-    out.append("null");
-  } else {
-    AppendMillis(out, std::chrono::duration_cast<std::chrono::microseconds>(to - from).count());
-  }
-}
-
-void AppendStringField(std::string& out, std::string_view key, std::string_view value) {
-  AppendFieldKey(out, key);
-  if (value.empty()) {
-    out.append("null");
-  } else {
-    AppendJsonString(out, value);
-  }
-}
-
-// A field whose text the client chose (the path, the model name): a client can put a secret
-// there (a key pasted as the model name, an address in a path) and would get it logged. One
-// linear scan of a short string into a reused per-thread buffer: no allocation once warm.
-void AppendRedactedStringField(std::string& out, std::string_view key, std::string_view value) {
-  thread_local std::string redacted;
-  Redact(value, redacted);
-  AppendStringField(out, key, redacted);
-}
-
-void AppendIntField(std::string& out, std::string_view key, int64_t value) {
-  AppendFieldKey(out, key);
-  AppendDecimal(out, value);
 }
 
 // Prompt and completion text kept per line when a route logs payloads.
@@ -127,84 +117,93 @@ class AccessLogFilter final : public Filter {
 
 void FormatAccessLogLine(const RequestContext& ctx, std::string& out) {
   const HttpRequest& request = ctx.request();
-  out.clear();
-  out.append("{\"time\":");
-  AppendTimestamp(out, ctx.wall_start);
-  AppendStringField(out, "request_id", ctx.request_id);
-  AppendStringField(out, "client", ctx.client_ip);
-  AppendStringField(out, "method", request.method_text);
+  JsonLineWriter w(out);
+  w.Raw("{\"time\":");
+  WriteTimestamp(w, ctx.wall_start);
+  w.StringField(",\"request_id\":", ctx.request_id);
+  w.StringField(",\"client\":", ctx.client_ip);
+  w.StringField(",\"method\":", request.method_text);
   // A known route's path is one of ours; others (and /v1/models/{id}) carry client text.
-  bool client_path = ctx.route == RouteKind::kNotFound || ctx.route == RouteKind::kRetrieveModel;
-  if (client_path) {
-    AppendRedactedStringField(out, "path", request.path);
+  w.Raw(",\"path\":");
+  if (ctx.route == RouteKind::kNotFound || ctx.route == RouteKind::kRetrieveModel) {
+    WriteRedactedOrNull(w, request.path);
   } else {
-    AppendStringField(out, "path", request.path);
+    w.StringOrNull(request.path);
   }
-  AppendIntField(out, "status", ctx.status);
+  w.DecimalField(",\"status\":", ctx.status);
   // A model that resolved is a configured name or alias (matched exactly): not client text.
+  w.Raw(",\"model\":");
   if (ctx.resolved_model() != nullptr) {
-    AppendStringField(out, "model", ctx.requested_model);
+    w.StringOrNull(ctx.requested_model);
   } else {
-    AppendRedactedStringField(out, "model", ctx.requested_model);
+    WriteRedactedOrNull(w, ctx.requested_model);
   }
-  AppendStringField(out, "backend", ctx.backend);
-  AppendStringField(out, "upstream_model", ctx.upstream_model);
-  AppendStringField(out, "experiment_arm", ctx.experiment_arm);
-  out.append(",\"upstream_status\":");
+  w.StringField(",\"backend\":", ctx.backend);
+  w.StringField(",\"upstream_model\":", ctx.upstream_model);
+  w.StringField(",\"experiment_arm\":", ctx.experiment_arm);
+  w.Raw(",\"upstream_status\":");
   if (ctx.upstream_status == 0) {
-    out.append("null");
+    w.Raw("null");
   } else {
-    AppendDecimal(out, ctx.upstream_status);
+    w.Decimal(ctx.upstream_status);
   }
-  out.append(",\"stream\":");
-  out.append(ctx.stream ? "true" : "false");
-  AppendMillisField(out, "latency_ms", ctx.start, ctx.end);
-  AppendMillisField(out, "ttfb_ms", ctx.start, ctx.first_byte_sent);
-  AppendMillisField(out, "upstream_ms", ctx.upstream_sent, ctx.upstream_first_byte);
-  AppendIntField(out, "bytes_in", static_cast<int64_t>(ctx.bytes_in));
-  AppendIntField(out, "bytes_out", static_cast<int64_t>(ctx.bytes_out));
+  if (ctx.stream) {
+    w.Raw(",\"stream\":true,\"latency_ms\":");
+  } else {
+    w.Raw(",\"stream\":false,\"latency_ms\":");
+  }
+  WriteMillisOrNull(w, ctx.start, ctx.end);
+  w.Raw(",\"ttfb_ms\":");
+  WriteMillisOrNull(w, ctx.start, ctx.first_byte_sent);
+  w.Raw(",\"upstream_ms\":");
+  WriteMillisOrNull(w, ctx.upstream_sent, ctx.upstream_first_byte);
+  w.DecimalField(",\"bytes_in\":", static_cast<int64_t>(ctx.bytes_in));
+  w.DecimalField(",\"bytes_out\":", static_cast<int64_t>(ctx.bytes_out));
   if (ctx.usage.known) {
-    AppendIntField(out, "prompt_tokens", ctx.usage.prompt_tokens);
-    AppendIntField(out, "completion_tokens", ctx.usage.completion_tokens);
-    AppendIntField(out, "total_tokens", ctx.usage.total_tokens);
+    w.DecimalField(",\"prompt_tokens\":", ctx.usage.prompt_tokens);
+    w.DecimalField(",\"completion_tokens\":", ctx.usage.completion_tokens);
+    w.DecimalField(",\"total_tokens\":", ctx.usage.total_tokens);
   } else {
-    out.append(",\"prompt_tokens\":null,\"completion_tokens\":null,\"total_tokens\":null");
+    w.Raw(",\"prompt_tokens\":null,\"completion_tokens\":null,\"total_tokens\":null");
   }
-  AppendStringField(out, "error", Describe(ctx.error).name);
+  w.StringField(",\"error\":", Describe(ctx.error).name);
   // Who called (ids and the key's display prefix only: never a secret). The common cases
-  // (an anonymous caller, no limit applied, one attempt) append one literal each.
+  // (an anonymous caller, no limit applied, one attempt) are one literal each.
   if (const Principal* principal = ctx.principal.get()) {
-    AppendStringField(out, "principal", principal->id);
-    AppendStringField(out, "key_prefix", principal->key_prefix);
-    AppendStringField(out, "user", principal->user_id);
-    AppendStringField(out, "team", principal->team_id);
+    w.StringField(",\"principal\":", principal->id);
+    w.StringField(",\"key_prefix\":", principal->key_prefix);
+    w.StringField(",\"user\":", principal->user_id);
+    w.StringField(",\"team\":", principal->team_id);
   } else {
-    out.append(R"(,"principal":null,"key_prefix":null,"user":null,"team":null)");
+    w.Raw(R"(,"principal":null,"key_prefix":null,"user":null,"team":null)");
   }
   if (!ctx.limit_outcome.empty() || !ctx.limit_fallback.empty()) {
-    AppendStringField(out, "limit", ctx.limit_outcome);
-    AppendStringField(out, "limit_policy", ctx.limit_policy);
-    AppendStringField(out, "limit_fallback", ctx.limit_fallback);
+    w.StringField(",\"limit\":", ctx.limit_outcome);
+    w.StringField(",\"limit_policy\":", ctx.limit_policy);
+    w.StringField(",\"limit_fallback\":", ctx.limit_fallback);
   } else {
-    out.append(R"(,"limit":null,"limit_policy":null,"limit_fallback":null)");
+    w.Raw(R"(,"limit":null,"limit_policy":null,"limit_fallback":null)");
   }
   if (ctx.attempts > 1 || ctx.fell_back) {
-    AppendIntField(out, "retries", ctx.attempts > 1 ? ctx.attempts - 1 : 0);
-    AppendStringField(out, "served_model", ctx.fell_back ? ctx.served_model : std::string_view());
+    w.DecimalField(",\"retries\":", ctx.attempts > 1 ? ctx.attempts - 1 : 0);
+    w.StringField(",\"served_model\":", ctx.fell_back ? ctx.served_model : std::string_view());
   } else {
-    out.append(R"(,"retries":0,"served_model":null)");
+    w.Raw(R"(,"retries":0,"served_model":null)");
   }
-  out.append(",\"cache\":null");  // no response cache yet
-  AppendIntField(out, "config_version", static_cast<int64_t>(ctx.config_version));
-  out.append(",\"trace_id\":");
+  w.Raw(",\"cache\":null,\"config_version\":");  // no response cache yet
+  w.Decimal(static_cast<int64_t>(ctx.config_version));
+  w.Raw(",\"trace_id\":");
   if (ctx.trace.valid) {
-    out.push_back('"');
-    AppendTraceIdHex(ctx, out);
-    out.push_back('"');
+    char* at = w.Reserve(34);
+    *at++ = '"';
+    at = WriteTraceIdHex(ctx, at);
+    *at++ = '"';
+    w.Advance(at);
   } else {
-    out.append("null");
+    w.Raw("null");
   }
-  out.append("}\n");
+  w.Raw("}\n");
+  w.Finish();
 }
 
 std::unique_ptr<Filter> AccessLogFilterFactory::NewFilter() const {

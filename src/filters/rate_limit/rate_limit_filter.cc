@@ -8,6 +8,7 @@
 #include <string_view>
 
 #include "config/snapshot.h"
+#include "core/recycled_allocation.h"
 #include "filters/rate_limit/budget_extension.h"
 #include "limits/gcra.h"
 #include "limits/limits_runtime.h"
@@ -47,11 +48,6 @@ std::string_view OffenderSubject(const RequestContext& ctx) {
 
 // Room for any formatted int64_t or reset duration (at most 20 characters).
 using FormatBuffer = std::array<char, 32>;
-
-std::string_view FormatInteger(int64_t value, FormatBuffer& buffer) {
-  char* end = std::to_chars(buffer.data(), buffer.data() + buffer.size(), value).ptr;
-  return {buffer.data(), static_cast<size_t>(end - buffer.data())};
-}
 
 // FormatResetDuration (rate_limit_filter.h) into `buffer`: integer formatting only, no
 // allocation (this runs for every model response).
@@ -101,12 +97,13 @@ std::string_view FormatResetDurationTo(int64_t micros, FormatBuffer& buffer) {
 
 void AddRetryAfter(HeaderBlock& headers, int64_t retry_after_us) {
   int64_t ms = std::max<int64_t>(1, retry_after_us / 1000 + (retry_after_us % 1000 > 0));
-  FormatBuffer buffer;
-  headers.Add("Retry-After", FormatInteger((ms + 999) / 1000, buffer));
-  headers.Add("retry-after-ms", FormatInteger(ms, buffer));
+  headers.Add(HeaderName("Retry-After"), (ms + 999) / 1000);
+  headers.Add(HeaderName("retry-after-ms"), ms);
 }
 
-class RateLimitFilter final : public Filter {
+// Recycled: the filter is ~3 KiB (the plan's counter names are inline) and there is one
+// per request.
+class RateLimitFilter final : public Filter, public RecycledAllocation<RateLimitFilter> {
  public:
   explicit RateLimitFilter(LimitsRuntime& runtime) : runtime_(runtime) {}
 
@@ -273,18 +270,19 @@ class RateLimitFilter final : public Filter {
 
   void AddRateHeaders(HeaderBlock& headers) const {
     // Every model response carries these: constant names, values formatted on the stack.
-    static constexpr std::string_view kNames[2][3] = {
-        {"x-ratelimit-limit-requests", "x-ratelimit-remaining-requests",
-         "x-ratelimit-reset-requests"},
-        {"x-ratelimit-limit-tokens", "x-ratelimit-remaining-tokens", "x-ratelimit-reset-tokens"}};
+    static constexpr HeaderName kNames[2][3] = {
+        {HeaderName("x-ratelimit-limit-requests"), HeaderName("x-ratelimit-remaining-requests"),
+         HeaderName("x-ratelimit-reset-requests")},
+        {HeaderName("x-ratelimit-limit-tokens"), HeaderName("x-ratelimit-remaining-tokens"),
+         HeaderName("x-ratelimit-reset-tokens")}};
     FormatBuffer buffer;
     for (int slot = 0; slot < 2; ++slot) {
       const std::optional<limits::CounterState>& state = tightest_[slot];
       if (!state) continue;
       // Add, not Set: upstream x-ratelimit-* headers are never forwarded (providers/openai),
       // and a reply built here has none yet.
-      headers.Add(kNames[slot][0], FormatInteger(state->limit, buffer));
-      headers.Add(kNames[slot][1], FormatInteger(state->remaining, buffer));
+      headers.Add(kNames[slot][0], state->limit);
+      headers.Add(kNames[slot][1], state->remaining);
       headers.Add(kNames[slot][2], FormatResetDurationTo(state->reset_us, buffer));
     }
   }
