@@ -1,7 +1,10 @@
 // The Lua source of the Redis limiter scripts (see redis_limiter_scripts.h). Redis runs
-// Lua 5.1: numbers are doubles, exact for integers below 2^53 (Unix µs are ~2^51), so
-// values are written back with %.0f (tostring would use %.14g and lose digits) and floor
-// divisions are corrected to be exact.
+// Lua 5.1: numbers are doubles, exact for integers below 2^53 (Unix µs are ~2^51), and floor
+// divisions are corrected to be exact. Numbers go into redis.call as Lua numbers: Redis 7
+// formats them with %.17g, every digit of such an integer (tostring's %.14g would lose some,
+// and string.format per value cost ~0.4 µs). What a call costs inside Redis (measured, 7.0):
+// ~2.4 µs the EVALSHA itself, ~0.2 µs each tonumber() of a string argument (hence one
+// struct.unpack of all numbers), ~1 µs each SET.
 #include "limits/redis_limiter_scripts.h"
 
 #include <string>
@@ -13,10 +16,11 @@ namespace {
 // Shared by both scripts: argument access, exact floor division, GCRA parameters
 // (T = ceil(period / limit) >= 1, tau = T * burst, burst >= 1: gcra.h).
 constexpr std::string_view kCommon = R"lua(
-local now = tonumber(ARGV[1])
-local lease_ms = tonumber(ARGV[2])
-local slack_ms = tonumber(ARGV[3])
-local function arg(i, field) return tonumber(ARGV[3 + (i - 1) * 6 + field]) end
+local A = {struct.unpack(ARGV[1], ARGV[2])}
+local now = A[1]
+local lease_ms = A[2]
+local slack_ms = A[3]
+local function arg(i, field) return A[3 + (i - 1) * 6 + field] end
 local function floordiv(a, b)
   local q = math.floor(a / b)
   if q * b > a then q = q - 1 elseif (q + 1) * b <= a then q = q + 1 end
@@ -39,27 +43,28 @@ local function store(i, key, v)
   local kind = arg(i, 1)
   if kind == 0 then
     if v > now then
-      redis.call('SET', key, string.format('%.0f', v), 'PX', ceil_ms(v - now))
+      redis.call('SET', key, v, 'PX', ceil_ms(v - now))
     else
       redis.call('DEL', key)
     end
   elseif kind == 1 then
     if v > 0 then
-      redis.call('SET', key, string.format('%.0f', v), 'PX', lease_ms)
+      redis.call('SET', key, v, 'PX', lease_ms)
     else
       redis.call('DEL', key)
     end
   else
     local window_end = arg(i, 5)
     if window_end > now then
-      redis.call('SET', key, string.format('%.0f', v), 'PX', ceil_ms(window_end - now) + slack_ms)
+      redis.call('SET', key, v, 'PX', ceil_ms(window_end - now) + slack_ms)
     end
   end
 end
+-- The counter's value, and whether it exists.
 local function load(key)
   local raw = redis.call('GET', key)
-  if not raw then return 0 end
-  return tonumber(raw) or 0
+  if not raw then return 0, false end
+  return tonumber(raw) or 0, true
 end
 )lua";
 
@@ -134,9 +139,8 @@ for i = 1, #KEYS do
   local key = KEYS[i]
   local delta = arg(i, 6)
   local kind = arg(i, 1)
-  local exists = redis.call('EXISTS', key) == 1
+  local v, exists = load(key)
   if delta ~= 0 and (exists or delta > 0) then
-    local v = load(key)
     local new_value = v
     if kind == 0 then
       local t = gcra(i)

@@ -4,10 +4,12 @@
 // and of LocalLimiterStore exactly; redis_limiter_store_test checks them against it.
 // Built once (function-local statics); thread-safe.
 //
-// Calling convention (both scripts): KEYS = the checks' keys, in order;
-// ARGV = now_us, concurrency_lease_ms, budget_slack_ms, then 6 values per check:
-// kind (0 rate, 1 concurrency, 2 budget), limit, period_us, burst, window_end_us, amount
-// (Adjust: the delta). DecideScript() returns {allowed 0|1, denied index (0-based, -1),
+// Calling convention (both scripts): KEYS = the checks' keys, in order; ARGV[2] = the
+// numbers now_us, concurrency_lease_ms, budget_slack_ms, then 6 per check: kind (0 rate,
+// 1 concurrency, 2 budget), limit, period_us, burst, window_end_us, amount (Adjust: the
+// delta), each a little-endian IEEE double (Lua's numbers; exact below 2^53), and ARGV[1]
+// their struct.unpack format ("<" and one "d" per number): one C call instead of a
+// tonumber() per number. DecideScript() returns {allowed 0|1, denied index (0-based, -1),
 // retry_after_us (-1: never), then remaining and reset_us per check}.
 #pragma once
 

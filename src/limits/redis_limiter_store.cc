@@ -5,11 +5,14 @@
 #include <openssl/sha.h>
 #include <spdlog/spdlog.h>
 
+#include <array>
+#include <bit>
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
+#include <cstring>
 
 #include "limits/gcra.h"
 #include "limits/redis_limiter_scripts.h"
@@ -67,28 +70,47 @@ int64_t KindCode(CounterKind kind) {
 
 int64_t CeilDiv(int64_t x, int64_t n) { return x <= 0 ? x : (x + n - 1) / n; }
 
-// The arguments of both scripts (see redis_limiter_scripts.h), borrowed from `checks`.
-// The array lives in the caller's frame: encoding copies it into the write buffer, so a
-// decision allocates nothing here.
-constexpr size_t kMaxArgs = 6 + 7 * kMaxChecks;
-size_t BuildArgs(std::array<RedisArg, kMaxArgs>& args, const std::string& sha,
+// The numbers of a call as the scripts take them (redis_limiter_scripts.h): little-endian
+// doubles in one argument, with their struct.unpack format.
+static_assert(std::endian::native == std::endian::little, "the scripts unpack little-endian");
+constexpr size_t kMaxNumbers = 3 + 6 * kMaxChecks;
+using NumberBlock = std::array<char, 8 * kMaxNumbers>;
+constexpr std::array<char, 1 + kMaxNumbers> kUnpackFormat = [] {
+  std::array<char, 1 + kMaxNumbers> format{};
+  format[0] = '<';
+  for (size_t i = 1; i < format.size(); ++i) format[i] = 'd';
+  return format;
+}();
+
+// The arguments of both scripts, borrowed from `checks` and `numbers`. Both arrays live in
+// the caller's frame: encoding copies them into the write buffer, so a decision allocates
+// nothing here.
+constexpr size_t kMaxArgs = 5 + kMaxChecks;
+size_t BuildArgs(std::array<RedisArg, kMaxArgs>& args, NumberBlock& numbers, const std::string& sha,
                  std::span<const Check> checks, int64_t now_us, const RedisLimiterStoreOptions& o) {
+  size_t count = 0;
+  auto put = [&](int64_t value) {
+    const double d = static_cast<double>(value);
+    std::memcpy(numbers.data() + 8 * count++, &d, 8);
+  };
+  put(now_us);
+  put(o.concurrency_lease.count());
+  put(o.budget_slack.count());
+  for (const Check& c : checks) {
+    put(KindCode(c.kind));
+    put(c.limit);
+    put(c.period_us);
+    put(c.burst);
+    put(c.window_end_us);
+    put(c.amount);
+  }
   size_t n = 0;
   args[n++] = "EVALSHA";
   args[n++] = sha;
   args[n++] = static_cast<int64_t>(checks.size());
   for (const Check& c : checks) args[n++] = c.key.view();
-  args[n++] = now_us;
-  args[n++] = static_cast<int64_t>(o.concurrency_lease.count());
-  args[n++] = static_cast<int64_t>(o.budget_slack.count());
-  for (const Check& c : checks) {
-    args[n++] = KindCode(c.kind);
-    args[n++] = c.limit;
-    args[n++] = c.period_us;
-    args[n++] = c.burst;
-    args[n++] = c.window_end_us;
-    args[n++] = c.amount;
-  }
+  args[n++] = std::string_view(kUnpackFormat.data(), 1 + count);
+  args[n++] = std::string_view(numbers.data(), 8 * count);
   return n;
 }
 
@@ -217,7 +239,8 @@ asio::awaitable<Decision> RedisLimiterStore::Acquire(std::span<const Check> chec
   if (client.connected()) {
     if (slot.scripts_loaded_on != client.connection_id()) LoadScripts(slot);
     std::array<RedisArg, kMaxArgs> args;
-    size_t n = BuildArgs(args, decide_sha_, checks, now_us, options_);
+    NumberBlock numbers;
+    size_t n = BuildArgs(args, numbers, decide_sha_, checks, now_us, options_);
     std::span<const RedisArg> command(args.data(), n);
     RedisReply reply = co_await client.Command(command, options_.timeout);
     if (reply.IsErrorCode("NOSCRIPT")) {  // flushed (or a failover): load and retry once
@@ -302,7 +325,8 @@ void RedisLimiterStore::Adjust(std::span<const Check> deltas, int64_t now_us) {
   if (slot != nullptr && slot->client->connected() && deltas.size() <= kMaxChecks) {
     if (slot->scripts_loaded_on != slot->client->connection_id()) LoadScripts(*slot);
     std::array<RedisArg, kMaxArgs> args;
-    size_t n = BuildArgs(args, adjust_sha_, deltas, now_us, options_);
+    NumberBlock numbers;
+    size_t n = BuildArgs(args, numbers, adjust_sha_, deltas, now_us, options_);
     if (slot->client->Send(std::span<const RedisArg>(args.data(), n))) return;
   }
   AdjustLocally(deltas, now_us);
