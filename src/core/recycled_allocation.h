@@ -17,16 +17,20 @@ template <typename T, size_t kKeepPerThread = 64>
 class RecycledAllocation {
  public:
   static void* operator new(size_t size) {
-    FreeList& list = Local();
-    if (size == sizeof(T) && list.count > 0) return list.blocks[--list.count];
+    if (size == sizeof(T) && !list_gone) {
+      FreeList& list = Local();
+      if (list.count > 0) return list.blocks[--list.count];
+    }
     return ::operator new(size);
   }
 
   static void operator delete(void* block, size_t size) {
-    FreeList& list = Local();
-    if (size == sizeof(T) && list.count < kKeepPerThread) {
-      list.blocks[list.count++] = block;
-      return;
+    if (size == sizeof(T) && !list_gone) {
+      FreeList& list = Local();
+      if (list.count < kKeepPerThread) {
+        list.blocks[list.count++] = block;
+        return;
+      }
     }
     ::operator delete(block);
   }
@@ -37,6 +41,7 @@ class RecycledAllocation {
     size_t count = 0;
     ~FreeList() {
       for (size_t i = 0; i < count; ++i) ::operator delete(blocks[i]);
+      list_gone = true;
     }
   };
 
@@ -44,6 +49,11 @@ class RecycledAllocation {
     thread_local FreeList list;
     return list;
   }
+
+  // Set when this thread's list has been destroyed (thread exit): an object freed later on
+  // the thread, by another thread_local's destructor, goes straight back to malloc. A plain
+  // bool, so it outlives the list.
+  static inline thread_local bool list_gone = false;
 };
 
 }  // namespace sluice
