@@ -83,6 +83,7 @@ bool OpenTracing(const Snapshot& snapshot, RuntimeServices& out, std::vector<std
   options.max_batch_spans = config.max_batch_spans;
   options.flush_interval = config.flush_interval;
   options.timeout = config.timeout;
+  options.tls_context = config.tls_context;
   std::string error;
   std::unique_ptr<OtlpExporter> exporter = OtlpExporter::Create(std::move(options), error);
   if (!exporter) {

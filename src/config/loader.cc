@@ -16,6 +16,7 @@
 #include "config/observability_loader.h"
 #include "config/routing_loader.h"
 #include "config/split_loader.h"
+#include "config/tls_client_context.h"
 
 namespace sluice {
 namespace {
@@ -86,28 +87,6 @@ void ReadRoutes(const ConfigNode& node, Snapshot& snap) {
     route.idle_timeout = settings.Duration("idle_timeout", milliseconds(0));
     route.total_timeout = settings.Duration("total_timeout", milliseconds(0));
   }
-}
-
-std::shared_ptr<boost::asio::ssl::context> MakeTlsContext(const ConfigNode& tls, bool verify,
-                                                          const std::string& ca_file) {
-  namespace ssl = boost::asio::ssl;
-  auto ctx = std::make_shared<ssl::context>(ssl::context::tls_client);
-  ctx->set_options(ssl::context::default_workarounds | ssl::context::no_sslv2 |
-                   ssl::context::no_sslv3 | ssl::context::no_tlsv1 | ssl::context::no_tlsv1_1);
-  boost::system::error_code ec;
-  if (verify) {
-    ctx->set_verify_mode(ssl::verify_peer, ec);
-    if (!ca_file.empty()) {
-      ctx->load_verify_file(ca_file, ec);
-      if (ec) tls.Child("ca_file").Error("cannot load CA file '" + ca_file + "': " + ec.message());
-    } else {
-      ctx->set_default_verify_paths(ec);
-      if (ec) tls.Error("cannot load the system CA certificates: " + ec.message());
-    }
-  } else {
-    ctx->set_verify_mode(ssl::verify_none, ec);
-  }
-  return ctx;
 }
 
 void ReadBackend(const ConfigNode& node, BackendConfig& b) {
@@ -183,7 +162,7 @@ void ReadBackend(const ConfigNode& node, BackendConfig& b) {
   }
   if (b.server_name.empty()) b.server_name = b.host;
   b.tls_ca_file = ca_file;
-  if (b.tls) b.tls_context = MakeTlsContext(tls, b.tls_verify, ca_file);
+  if (b.tls) b.tls_context = MakeTlsClientContext(tls, b.tls_verify, ca_file);
 }
 
 void ReadModel(const ConfigNode& node, const Snapshot& snap, ModelConfig& m) {

@@ -372,6 +372,18 @@ const std::vector<ErrorCase>& ErrorTable() {
       {"uri_not_smaller_than_head", "server:\n  max_head_bytes: 8KiB\n  max_uri_bytes: 8KiB\n", 3,
        "must be smaller than max_head_bytes"},
       {"bad_version", "version: 2\n", 1, "must be between 1 and 1"},
+      {"tracing_ca_file_missing",
+       "observability:\n  tracing:\n    endpoint: https://127.0.0.1:4318/v1/traces\n    tls:\n"
+       "      ca_file: /nonexistent/ca.pem\n",
+       5, "cannot load CA file '/nonexistent/ca.pem'"},
+      {"tracing_tls_on_http",
+       "observability:\n  tracing:\n    endpoint: http://127.0.0.1:4318/v1/traces\n"
+       "    tls: {verify: false}\n",
+       4, "applies to an https:// endpoint only"},
+      {"tracing_unknown_tls_key",
+       "observability:\n  tracing:\n    endpoint: https://127.0.0.1:4318\n    tls:\n"
+       "      server_name: x\n",
+       5, "unknown key 'server_name'"},
       {"unknown_route", "routes:\n  /v1/images:\n    max_body_bytes: 1MiB\n", 3, "unknown route"},
       {"route_not_a_map", "routes:\n  /v1/embeddings: 5\n", 2, "must be a mapping"},
       {"unknown_route_key", "routes:\n  /v1/embeddings:\n    max_body: 1MiB\n", 3,

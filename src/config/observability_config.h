@@ -5,9 +5,14 @@
 
 #include <chrono>
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <utility>
 #include <vector>
+
+namespace boost::asio::ssl {
+class context;
+}
 
 namespace sluice {
 
@@ -28,6 +33,11 @@ struct TracingConfig {
   uint64_t max_batch_spans = 512;
   std::chrono::milliseconds flush_interval{1000};
   std::chrono::milliseconds timeout{2000};
+  // tls: {verify, ca_file} for an https:// endpoint; the context built from them (null for
+  // http://).
+  bool tls_verify = true;
+  std::string tls_ca_file;  // empty: the system's CAs
+  std::shared_ptr<boost::asio::ssl::context> tls_context;
   bool enabled() const { return !endpoint.empty(); }
 };
 

@@ -3,6 +3,8 @@
 
 #include <charconv>
 
+#include "config/tls_client_context.h"
+
 namespace sluice {
 namespace {
 
@@ -40,7 +42,7 @@ double Ratio(const ConfigNode& node, std::string_view key, double fallback) {
 void ReadTracing(const ConfigNode& node, TracingConfig& out) {
   if (!node.ExpectMap()) return;
   node.AllowKeys({"endpoint", "sample_ratio", "service_name", "headers", "max_queue_spans",
-                  "max_batch_spans", "flush_interval", "timeout"});
+                  "max_batch_spans", "flush_interval", "timeout", "tls"});
   out.endpoint = node.String("endpoint", "");
   if (!out.endpoint.empty() && !out.endpoint.starts_with("http://") &&
       !out.endpoint.starts_with("https://")) {
@@ -58,6 +60,17 @@ void ReadTracing(const ConfigNode& node, TracingConfig& out) {
   out.max_batch_spans = static_cast<uint64_t>(node.Int("max_batch_spans", 512, 1, 100'000));
   out.flush_interval = node.Duration("flush_interval", out.flush_interval);
   out.timeout = node.Duration("timeout", out.timeout);
+  ConfigNode tls = node.Child("tls");
+  if (tls.defined() && tls.ExpectMap()) {
+    tls.AllowKeys({"verify", "ca_file"});
+    out.tls_verify = tls.Bool("verify", true);
+    out.tls_ca_file = tls.String("ca_file", "");
+  }
+  if (out.endpoint.starts_with("https://")) {
+    out.tls_context = MakeTlsClientContext(tls, out.tls_verify, out.tls_ca_file);
+  } else if (tls.defined()) {
+    tls.Error("applies to an https:// endpoint only");
+  }
 }
 
 }  // namespace

@@ -146,12 +146,14 @@ struct PostResult {
 class OtlpHttpClient {
  public:
   OtlpHttpClient(Endpoint endpoint, const OtlpExporter::Options& options)
-      : endpoint_(std::move(endpoint)), timeout_(options.timeout) {
-    if (endpoint_.tls) {
+      : endpoint_(std::move(endpoint)),
+        timeout_(options.timeout),
+        tls_context_(options.tls_context) {
+    if (endpoint_.tls && tls_context_ == nullptr) {
       // The error_code overloads: a missing CA bundle shows up as a failed handshake
       // (reported through last_error()) instead of an exception here.
       error_code ignore;
-      tls_context_.emplace(asio::ssl::context::tls_client);
+      tls_context_ = std::make_shared<asio::ssl::context>(asio::ssl::context::tls_client);
       tls_context_->set_default_verify_paths(ignore);
       tls_context_->set_verify_mode(asio::ssl::verify_peer, ignore);
     }
@@ -310,7 +312,7 @@ class OtlpHttpClient {
   const Endpoint endpoint_;
   const std::chrono::milliseconds timeout_;
   asio::io_context io_{1};
-  std::optional<asio::ssl::context> tls_context_;
+  std::shared_ptr<asio::ssl::context> tls_context_;
   // One of the two while connected: plain HTTP, or TLS over a tcp_stream (the lowest layer
   // carries the deadline either way).
   std::unique_ptr<beast::tcp_stream> tcp_;

@@ -21,6 +21,10 @@
 #include "core/random.h"
 #include "observability/span.h"
 
+namespace boost::asio::ssl {
+class context;
+}
+
 namespace sluice {
 
 class OtlpHttpClient;  // the Beast client, private to otlp_exporter.cc
@@ -28,9 +32,11 @@ class OtlpHttpClient;  // the Beast client, private to otlp_exporter.cc
 class OtlpExporter {
  public:
   struct Options {
-    // http://host:port/path or https://... (TLS verified against the system CAs). The path
-    // defaults to /v1/traces.
+    // http://host:port/path or https://... The path defaults to /v1/traces.
     std::string endpoint;
+    // For https: the TLS settings (verification, CA file; config/tls_client_context.h).
+    // Null: the peer is verified against the system CAs.
+    std::shared_ptr<boost::asio::ssl::context> tls_context;
     std::string service_name = "sluice";
     std::vector<std::pair<std::string, std::string>> headers;  // e.g. authorization
     size_t max_queue_spans = 8192;  // spans held (queued or being exported) at most

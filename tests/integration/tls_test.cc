@@ -4,11 +4,10 @@
 #include <gtest/gtest.h>
 
 #include <boost/json/parse.hpp>
-#include <cstdlib>
 
-#include "tests/testing/child_process.h"
 #include "tests/testing/fake_upstream.h"
 #include "tests/testing/gateway_harness.h"
+#include "tests/testing/test_certificate.h"
 #include "tests/testing/test_client.h"
 
 namespace sluice::testing {
@@ -19,20 +18,13 @@ namespace asio = boost::asio;
 class TlsUpstream : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
-    dir_ = new std::string(WriteTempFile("tls", ""));
-    std::string cmd = "rm -f " + *dir_ + " && mkdir -p " + *dir_ + " && openssl req -x509 " +
-                      "-newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 1 " +
-                      "-subj /CN=localhost -addext subjectAltName=DNS:localhost,IP:127.0.0.1 " +
-                      "-keyout " + *dir_ + "/key.pem -out " + *dir_ + "/cert.pem 2>/dev/null";
-    ASSERT_EQ(std::system(cmd.c_str()), 0) << "openssl CLI is required (scripts/install-deps)";
+    certificate_ = new TestCertificate;
+    ASSERT_TRUE(certificate_->ok());
   }
-  static void TearDownTestSuite() {
-    std::system(("rm -rf " + *dir_).c_str());
-    delete dir_;
-  }
+  static void TearDownTestSuite() { delete certificate_; }
 
-  static std::string Cert() { return *dir_ + "/cert.pem"; }
-  static std::string Key() { return *dir_ + "/key.pem"; }
+  static std::string Cert() { return certificate_->cert_file(); }
+  static std::string Key() { return certificate_->key_file(); }
 
   // One chat request through a gateway whose backend is https://127.0.0.1:<port>.
   int StatusThroughGateway(const std::string& tls_settings, std::string* error_code = nullptr) {
@@ -55,10 +47,10 @@ class TlsUpstream : public ::testing::Test {
     return r->status;
   }
 
-  static std::string* dir_;
+  static TestCertificate* certificate_;
 };
 
-std::string* TlsUpstream::dir_ = nullptr;
+TestCertificate* TlsUpstream::certificate_ = nullptr;
 
 TEST_F(TlsUpstream, TrustedCaFileVerifiesTheUpstream) {
   EXPECT_EQ(StatusThroughGateway("    tls: {ca_file: " + Cert() + "}\n"), 200);

@@ -22,6 +22,7 @@
 #include "tests/testing/metrics_client.h"
 #include "tests/testing/otlp_receiver.h"
 #include "tests/testing/prometheus_scrape.h"
+#include "tests/testing/test_certificate.h"
 #include "tests/testing/test_client.h"
 
 namespace sluice::testing {
@@ -410,6 +411,59 @@ TEST(Tracing, ACollectorThatIsDownCostsRequestsNothingAndShowsInMetrics) {
   EXPECT_GT(queue_full, 0);
   EXPECT_EQ(scrape.Value("sluice_trace_spans_exported_total"), 0.0);
   EXPECT_EQ(receiver.requests(), 0u);
+}
+
+// --- 4b. An https:// collector: verified against tls.ca_file, or the system CAs by default.
+
+// A gateway tracing every request to a collector on TLS (the fake upstream with a test
+// certificate, answering every POST with 200), trusting that certificate through
+// tls.ca_file or, without, checking it against the system CAs.
+struct HttpsCollectorRig {
+  explicit HttpsCollectorRig(bool trust_certificate)
+      : gateway(BasicConfig() +
+                    Observability("https://" + collector.address() + "/v1/traces", "1.0",
+                                  trust_certificate
+                                      ? "    tls: {ca_file: " + certificate.cert_file() + "}\n"
+                                      : "    timeout: 500ms\n"),
+                upstream.address()) {}
+
+  TestCertificate certificate;
+  FakeUpstream collector{
+      [](FakeExchange& ex) -> asio::awaitable<void> { co_await ex.RespondJson(200, "{}"); },
+      TlsFiles{certificate.cert_file(), certificate.key_file()}};
+  FakeUpstream upstream{AnswerChatWithUsage};
+  GatewayHarness gateway;
+};
+
+TEST(Tracing, AnHttpsCollectorTrustedThroughItsCaFileGetsTheSpans) {
+  HttpsCollectorRig rig(true);
+  ASSERT_TRUE(rig.certificate.ok());
+  ASSERT_EQ(Post(rig.gateway.port(), kChat, TraceparentHeader(kTraceId, kParentId, "01")).status,
+            200);
+  ASSERT_TRUE(FakeUpstream::WaitUntil([&] {
+    for (const FakeRequest& request : rig.collector.requests_seen()) {
+      if (request.body.find(kTraceId) != std::string::npos) return true;
+    }
+    return false;
+  })) << "no span of the trace reached the https collector";
+  const FakeRequest request = rig.collector.requests_seen().front();
+  EXPECT_EQ(request.method, "POST");
+  EXPECT_EQ(request.target, "/v1/traces");
+  EXPECT_EQ(request.Header("content-type"), "application/json");
+  EXPECT_TRUE(json::parse(request.body).at("resourceSpans").is_array());
+}
+
+TEST(Tracing, AnHttpsCollectorWithAnUntrustedCertificateGetsNothingAndFailuresAreCounted) {
+  HttpsCollectorRig rig(false);  // the self-signed certificate against the system CAs
+  ASSERT_TRUE(rig.certificate.ok());
+  ASSERT_EQ(Post(rig.gateway.port(), kChat, TraceparentHeader(kTraceId, kParentId, "01")).status,
+            200);
+  PrometheusScrape scrape = ScrapeMetricsUntil(rig.gateway.port(), [](const PrometheusScrape& s) {
+    return s.Sum("sluice_trace_export_failures_total") > 0;
+  });
+  EXPECT_GT(scrape.Sum("sluice_trace_export_failures_total"), 0);
+  EXPECT_EQ(scrape.Value("sluice_trace_spans_exported_total"), 0.0);
+  EXPECT_EQ(rig.collector.requests(), 0) << "a request went over an unverified connection";
 }
 
 // --- 5. Tracing off.
