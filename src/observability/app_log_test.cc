@@ -14,21 +14,17 @@
 #include <string>
 #include <vector>
 
+#include "tests/testing/file_lines.h"
+
 namespace sluice {
 namespace {
 
-std::vector<std::string> ReadLines(const std::string& path) {
-  std::ifstream in(path);
-  std::vector<std::string> lines;
-  std::string line;
-  while (std::getline(in, line)) lines.push_back(line);
-  return lines;
-}
+using sluice::testing::ReadLines;
 
 // Configures the app log into a fresh file under the test's name.
 std::string ConfigureToFile(const std::string& name, const std::string& level,
                             const std::string& format) {
-  std::string path = testing::TempDir() + "sluice_ut_app_log_" + name + ".log";
+  std::string path = ::testing::TempDir() + "sluice_ut_app_log_" + name + ".log";
   std::remove(path.c_str());
   AppLogOptions options;
   options.level = level;

@@ -18,16 +18,12 @@
 #include <thread>
 #include <vector>
 
+#include "tests/testing/file_lines.h"
+
 namespace sluice {
 namespace {
 
-std::vector<std::string> ReadLines(const std::string& path) {
-  std::ifstream in(path);
-  std::vector<std::string> lines;
-  std::string line;
-  while (std::getline(in, line)) lines.push_back(line);
-  return lines;
-}
+using sluice::testing::ReadLines;
 
 // "00000042 yyyy…\n", `size` bytes in all: a line that shows its number and whether it is whole.
 std::string NumberedLine(uint64_t n, size_t size) {
@@ -63,7 +59,7 @@ void RemoveRotated(const std::string& path, int max_index) {
 }
 
 TEST(LineSink, LinesReachTheFileInOrderAndFlushWaits) {
-  std::string path = testing::TempDir() + "sluice_ut_line_sink.log";
+  std::string path = ::testing::TempDir() + "sluice_ut_line_sink.log";
   std::remove(path.c_str());
   std::string error;
   std::shared_ptr<LineSink> sink = LineSink::Open(path, error);
@@ -85,7 +81,7 @@ TEST(LineSink, LinesReachTheFileInOrderAndFlushWaits) {
 }
 
 TEST(LineSink, ConcurrentWritersLoseNoLine) {
-  std::string path = testing::TempDir() + "sluice_ut_line_sink_mt.log";
+  std::string path = ::testing::TempDir() + "sluice_ut_line_sink_mt.log";
   std::remove(path.c_str());
   std::string error;
   std::shared_ptr<LineSink> sink = LineSink::Open(path, error);
@@ -115,7 +111,7 @@ TEST(LineSink, ConcurrentWritersLoseNoLine) {
 }
 
 TEST(LineSink, SameTargetSharesOneSink) {
-  std::string path = testing::TempDir() + "sluice_ut_line_sink_shared.log";
+  std::string path = ::testing::TempDir() + "sluice_ut_line_sink_shared.log";
   std::string error;
   std::shared_ptr<LineSink> a = LineSink::Open(path, error);
   std::shared_ptr<LineSink> b = LineSink::Open(path, error);
@@ -195,7 +191,7 @@ TEST(LineSink, StuckDestinationDropsAndCountsInsteadOfBlocking) {
 
 // Rotation: see RotatedFiles for the naming (path.N is the oldest kept).
 TEST(LineSink, SizeRotationKeepsEveryLineWholeAndInOrder) {
-  std::string path = testing::TempDir() + "sluice_ut_line_sink_rotate.log";
+  std::string path = ::testing::TempDir() + "sluice_ut_line_sink_rotate.log";
   RemoveRotated(path, 200);
   LineSinkOptions options;
   options.max_bytes = 1000;
@@ -223,7 +219,7 @@ TEST(LineSink, SizeRotationKeepsEveryLineWholeAndInOrder) {
 }
 
 TEST(LineSink, SizeRotationDeletesTheOldestBeyondKeep) {
-  std::string path = testing::TempDir() + "sluice_ut_line_sink_keep.log";
+  std::string path = ::testing::TempDir() + "sluice_ut_line_sink_keep.log";
   RemoveRotated(path, 10);
   LineSinkOptions options;
   options.max_bytes = 500;
@@ -256,7 +252,7 @@ TEST(LineSink, SizeRotationDeletesTheOldestBeyondKeep) {
 }
 
 TEST(LineSink, ALineLongerThanMaxBytesGetsAFileOfItsOwn) {
-  std::string path = testing::TempDir() + "sluice_ut_line_sink_long.log";
+  std::string path = ::testing::TempDir() + "sluice_ut_line_sink_long.log";
   RemoveRotated(path, 10);
   LineSinkOptions options;
   options.max_bytes = 10;
@@ -288,7 +284,7 @@ class TestClock final : public Clock {
 };
 
 TEST(LineSink, AgeRotationFollowsTheInjectedClock) {
-  std::string path = testing::TempDir() + "sluice_ut_line_sink_age.log";
+  std::string path = ::testing::TempDir() + "sluice_ut_line_sink_age.log";
   RemoveRotated(path, 10);
   TestClock clock;
   LineSinkOptions options;
@@ -322,7 +318,7 @@ TEST(LineSink, AgeRotationFollowsTheInjectedClock) {
 }
 
 TEST(LineSink, TheFirstOpenersOptionsWin) {
-  std::string path = testing::TempDir() + "sluice_ut_line_sink_first.log";
+  std::string path = ::testing::TempDir() + "sluice_ut_line_sink_first.log";
   RemoveRotated(path, 10);
   std::string error;
   std::shared_ptr<LineSink> first = LineSink::Open(path, error);

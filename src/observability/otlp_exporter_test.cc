@@ -355,17 +355,29 @@ TEST(OtlpExporter, SubmitNeverWaitsOnACollectorThatHangs) {
             100000u);
 }
 
-TEST(OtlpExporter, ShutdownAgainstARefusingEndpointIsBounded) {
-  OtlpExporter::Options options = FastOptions(EndpointOn(ClosedPort()));
+// An exporter to `endpoint` with long backoffs and a 100 ms shutdown timeout, given 10 spans
+// (ids from `seed`) and then shut down; `elapsed` is what Shutdown() took.
+std::unique_ptr<OtlpExporter> ShutDownWithTenSpans(const std::string& endpoint,
+                                                   milliseconds attempt_timeout, uint64_t seed,
+                                                   milliseconds& elapsed) {
+  OtlpExporter::Options options = FastOptions(endpoint);
+  options.timeout = attempt_timeout;
   options.initial_backoff = milliseconds(2000);
   options.max_backoff = milliseconds(5000);
   options.shutdown_timeout = milliseconds(100);
   auto exporter = MustCreate(options);
-  IdGenerator ids(9);
+  IdGenerator ids(seed);
   exporter->Submit(MakeSpans(ids, 10));
   auto start = Clock::now();
   exporter->Shutdown();
-  auto elapsed = std::chrono::duration_cast<milliseconds>(Clock::now() - start);
+  elapsed = std::chrono::duration_cast<milliseconds>(Clock::now() - start);
+  return exporter;
+}
+
+TEST(OtlpExporter, ShutdownAgainstARefusingEndpointIsBounded) {
+  milliseconds elapsed{};
+  auto exporter = ShutDownWithTenSpans(EndpointOn(ClosedPort()), milliseconds(2000), 9, elapsed);
+  IdGenerator ids(9);
   EXPECT_LT(elapsed.count(), 1500);
   EXPECT_EQ(exporter->spans_dropped_export_failed(), 10u);
   EXPECT_EQ(exporter->queue_depth(), 0u);
@@ -379,17 +391,9 @@ TEST(OtlpExporter, ShutdownAgainstASilentCollectorIsBoundedByTheTimeout) {
   // A listener that never accepts: connects succeed (kernel backlog), responses never come.
   boost::asio::io_context io;
   boost::asio::ip::tcp::acceptor silent(io, {boost::asio::ip::make_address("127.0.0.1"), 0});
-  OtlpExporter::Options options = FastOptions(EndpointOn(silent.local_endpoint().port()));
-  options.timeout = milliseconds(300);
-  options.initial_backoff = milliseconds(2000);
-  options.max_backoff = milliseconds(5000);
-  options.shutdown_timeout = milliseconds(100);
-  auto exporter = MustCreate(options);
-  IdGenerator ids(10);
-  exporter->Submit(MakeSpans(ids, 10));
-  auto start = Clock::now();
-  exporter->Shutdown();
-  auto elapsed = std::chrono::duration_cast<milliseconds>(Clock::now() - start);
+  milliseconds elapsed{};
+  auto exporter = ShutDownWithTenSpans(EndpointOn(silent.local_endpoint().port()),
+                                       milliseconds(300), 10, elapsed);
   std::printf("[ measure ] Shutdown against a silent collector (timeout 300 ms): %lld ms\n",
               static_cast<long long>(elapsed.count()));
   EXPECT_LT(elapsed.count(), 2000);

@@ -39,9 +39,6 @@ namespace json = boost::json;
 namespace asio = boost::asio;
 using std::chrono::milliseconds;
 
-constexpr std::string_view kChat = R"({"model":"m","messages":[{"role":"user","content":"hi"}]})";
-constexpr std::string_view kStream =
-    R"({"model":"m","stream":true,"messages":[{"role":"user","content":"hi"}]})";
 const std::string kMetricsOnMain = "observability:\n  metrics: {on_main_listener: true}\n";
 
 std::optional<Response> Get(uint16_t port, std::string_view path) {
@@ -61,7 +58,7 @@ Response Post(uint16_t port, std::string_view body, std::string_view headers = "
 // Runs a whole stream; returns the status (0: no head).
 int Stream(uint16_t port) {
   TestClient client(port);
-  client.Send(JsonRequest("/v1/chat/completions", kStream));
+  client.Send(JsonRequest("/v1/chat/completions", kStreamRequestBody));
   std::optional<Response> head = client.ReadHead();
   if (!head) return 0;
   while (client.ReadSseEvent()) {
@@ -132,7 +129,7 @@ TEST(Metrics, RequestsTokensCostAndHistogramsAreCountedExactly) {
   const std::string model_m = "    upstream_model: up-m\n";
   yaml.insert(yaml.find(model_m) + model_m.size(), "    price: {input: 1, output: 2}\n");
   GatewayHarness gateway(yaml, upstream.address());
-  for (int i = 0; i < 7; ++i) ASSERT_EQ(Post(gateway.port(), kChat).status, 200);
+  for (int i = 0; i < 7; ++i) ASSERT_EQ(Post(gateway.port(), kChatRequestBody).status, 200);
   for (int i = 0; i < 3; ++i) ASSERT_EQ(Stream(gateway.port()), 200);
 
   PrometheusScrape scrape =
@@ -248,9 +245,9 @@ TEST(Metrics, LimiterDecisionsAreCountedByPolicyAndOutcome) {
   const std::string last = "      output: {access_log}\n";
   yaml.insert(yaml.find(last) + last.size(), "  - rate_limit: {}\n");
   GatewayHarness gateway(yaml, upstream.address());
-  EXPECT_EQ(Post(gateway.port(), kChat).status, 200);
-  EXPECT_EQ(Post(gateway.port(), kChat).status, 200);
-  EXPECT_EQ(Post(gateway.port(), kChat).status, 429);
+  EXPECT_EQ(Post(gateway.port(), kChatRequestBody).status, 200);
+  EXPECT_EQ(Post(gateway.port(), kChatRequestBody).status, 200);
+  EXPECT_EQ(Post(gateway.port(), kChatRequestBody).status, 429);
 
   PrometheusScrape scrape =
       ScrapeMetricsUntil(gateway.port(), RequestsAtLeast(3, {{"route", "chat_completions"}}));
@@ -304,7 +301,7 @@ TEST(Metrics, RetriesAreCountedAndDeploymentGaugesShowTheOpenCircuit) {
       kMetricsOnMain;
   GatewayHarness gateway(yaml);
   constexpr int kRequests = 8;
-  for (int i = 0; i < kRequests; ++i) ASSERT_EQ(Post(gateway.port(), kChat).status, 200);
+  for (int i = 0; i < kRequests; ++i) ASSERT_EQ(Post(gateway.port(), kChatRequestBody).status, 200);
 
   PrometheusScrape scrape = ScrapeMetricsUntil(
       gateway.port(), RequestsAtLeast(kRequests, {{"route", "chat_completions"}}));
@@ -351,7 +348,7 @@ TEST(Metrics, InFlightAndOpenStreamGaugesFollowAHeldStream) {
   GatewayHarness gateway(BasicConfig() + kMetricsOnMain, upstream.address());
   {
     TestClient client(gateway.port());
-    client.Send(JsonRequest("/v1/chat/completions", kStream));
+    client.Send(JsonRequest("/v1/chat/completions", kStreamRequestBody));
     ASSERT_TRUE(client.ReadHead());
     ASSERT_TRUE(client.ReadSseEvent());  // the stream is being relayed
 
@@ -512,7 +509,7 @@ TEST(OverheadHeaders, SplitGatewayAndUpstreamTimeWhenEnabled) {
   GatewayHarness gateway(BasicConfig() + "observability:\n  overhead_headers: true\n",
                          upstream.address());
   auto started = std::chrono::steady_clock::now();
-  Response proxied = Post(gateway.port(), kChat);
+  Response proxied = Post(gateway.port(), kChatRequestBody);
   double elapsed_ms =
       std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - started).count();
   ASSERT_EQ(proxied.status, 200);
@@ -531,7 +528,7 @@ TEST(OverheadHeaders, SplitGatewayAndUpstreamTimeWhenEnabled) {
   // A stream's head carries them too.
   {
     TestClient client(gateway.port());
-    client.Send(JsonRequest("/v1/chat/completions", kStream));
+    client.Send(JsonRequest("/v1/chat/completions", kStreamRequestBody));
     std::optional<Response> head = client.ReadHead();
     ASSERT_TRUE(head);
     EXPECT_TRUE(std::regex_match(head->Header("server-timing"), kBoth))
@@ -550,7 +547,7 @@ TEST(OverheadHeaders, SplitGatewayAndUpstreamTimeWhenEnabled) {
 TEST(OverheadHeaders, AreOffByDefault) {
   FakeUpstream upstream(AnswerChatWithUsage);
   GatewayHarness gateway(BasicConfig(), upstream.address());
-  Response proxied = Post(gateway.port(), kChat);
+  Response proxied = Post(gateway.port(), kChatRequestBody);
   ASSERT_EQ(proxied.status, 200);
   Response local = Post(gateway.port(), R"({"model":"nope","messages":[]})");
   ASSERT_EQ(local.status, 404);
@@ -596,14 +593,7 @@ TEST_F(AccessLogFields, NameTheCallerTheLimitTheRetriesAndTheConfigVersion) {
   };
   FakeUpstream d0(handler), d1(handler);
   std::string yaml =
-      "server:\n  listen: 127.0.0.1:0\n  workers: 1\nbackends:\n"
-      "  - {name: d0, url: 'http://" +
-      d0.address() + "/v1'}\n  - {name: d1, url: 'http://" + d1.address() +
-      "/v1'}\n"
-      "models:\n  - name: m\n"
-      "    deployments: [{backend: d0, upstream_model: up-m}, {backend: d1, upstream_model: "
-      "up-m}]\n"
-      "    retries: {attempts: 1, backoff: {base: 1ms, max: 2ms}}\n"
+      TwoDeploymentsConfig(d0.address(), d1.address()) +
       "auth:\n  bootstrap: {admin_key: false}\n  tiers: {all: [\"*\"]}\n  default_tier: all\n"
       "store:\n  sqlite: " +
       db_ +
@@ -617,10 +607,10 @@ TEST_F(AccessLogFields, NameTheCallerTheLimitTheRetriesAndTheConfigVersion) {
   auth_test::TestKey key = CreateKey();
   uint16_t port = gateway_->port();
   std::string bearer = auth_test::BearerHeader(key.secret);
-  EXPECT_EQ(Post(port, kChat, bearer).status, 200);  // retried once
-  EXPECT_EQ(Post(port, kChat, bearer).status, 200);
-  EXPECT_EQ(Post(port, kChat, bearer).status, 429);  // over the key's 2/minute
-  EXPECT_EQ(Post(port, kChat).status, 401);          // no key
+  EXPECT_EQ(Post(port, kChatRequestBody, bearer).status, 200);  // retried once
+  EXPECT_EQ(Post(port, kChatRequestBody, bearer).status, 200);
+  EXPECT_EQ(Post(port, kChatRequestBody, bearer).status, 429);  // over the key's 2/minute
+  EXPECT_EQ(Post(port, kChatRequestBody).status, 401);          // no key
 
   PrometheusScrape scrape =
       ScrapeMetricsUntil(port, RequestsAtLeast(4, {{"route", "chat_completions"}}));

@@ -32,9 +32,6 @@ namespace json = boost::json;
 namespace asio = boost::asio;
 using std::chrono::milliseconds;
 
-constexpr std::string_view kChat = R"({"model":"m","messages":[{"role":"user","content":"hi"}]})";
-constexpr std::string_view kStream =
-    R"({"model":"m","stream":true,"messages":[{"role":"user","content":"hi"}]})";
 // The W3C specification's example ids.
 const std::string kTraceId = "4bf92f3577b34da6a3ce929d0e0e4736";
 const std::string kParentId = "00f067aa0ba902b7";
@@ -91,7 +88,7 @@ Response Post(uint16_t port, std::string_view body, const std::string& headers =
 // Runs a whole stream; returns the status (0: no head).
 int Stream(uint16_t port, const std::string& headers) {
   TestClient client(port);
-  client.Send(JsonRequest("/v1/chat/completions", kStream, headers));
+  client.Send(JsonRequest("/v1/chat/completions", kStreamRequestBody, headers));
   std::optional<Response> head = client.ReadHead();
   if (!head) return 0;
   while (client.ReadSseEvent()) {
@@ -161,7 +158,8 @@ TEST(Tracing, AContinuedTraceHasServerAndClientSpansAndTheUpstreamGetsTheClientS
   FakeUpstream upstream(AnswerChatWithUsage);
   GatewayHarness gateway(BasicConfig() + Observability(receiver.endpoint(), "1.0"),
                          upstream.address());
-  Response response = Post(gateway.port(), kChat, TraceparentHeader(kTraceId, kParentId, "01"));
+  Response response =
+      Post(gateway.port(), kChatRequestBody, TraceparentHeader(kTraceId, kParentId, "01"));
   ASSERT_EQ(response.status, 200);
 
   std::vector<ReceivedSpan> spans = WaitForTrace(receiver, kTraceId, 2);
@@ -251,19 +249,13 @@ TEST(Tracing, ARetryHasOneClientSpanPerAttemptEachPropagatedUpstream) {
   };
   FakeUpstream d0(handler), d1(handler);
   OtlpReceiver receiver;
-  std::string yaml =
-      "server:\n  listen: 127.0.0.1:0\n  workers: 1\nbackends:\n"
-      "  - {name: d0, url: 'http://" +
-      d0.address() + "/v1'}\n  - {name: d1, url: 'http://" + d1.address() +
-      "/v1'}\n"
-      "models:\n  - name: m\n"
-      "    deployments: [{backend: d0, upstream_model: up-m}, {backend: d1, upstream_model: "
-      "up-m}]\n"
-      "    retries: {attempts: 1, backoff: {base: 1ms, max: 2ms}}\n"
-      "filters:\n  - request_id: {}\n  - access_log:\n      output: {access_log}\n" +
-      Observability(receiver.endpoint(), "1.0");
+  std::string yaml = TwoDeploymentsConfig(d0.address(), d1.address()) +
+                     "filters:\n  - request_id: {}\n  - access_log:\n      output: {access_log}\n" +
+                     Observability(receiver.endpoint(), "1.0");
   GatewayHarness gateway(yaml);
-  ASSERT_EQ(Post(gateway.port(), kChat, TraceparentHeader(kTraceId, kParentId, "01")).status, 200);
+  ASSERT_EQ(
+      Post(gateway.port(), kChatRequestBody, TraceparentHeader(kTraceId, kParentId, "01")).status,
+      200);
 
   std::vector<ReceivedSpan> spans = WaitForTrace(receiver, kTraceId, 3);
   std::vector<const ReceivedSpan*> servers = OfKind(spans, kServer);
@@ -301,11 +293,12 @@ TEST(Tracing, AnUnsampledParentExportsNothingButIsStillPropagated) {
   GatewayHarness gateway(BasicConfig() + Observability(receiver.endpoint(), "1.0"),
                          upstream.address());
   TestClient client(gateway.port());
-  ASSERT_EQ(Post(client, kChat, TraceparentHeader(kTraceId, kParentId, "00")).status, 200);
+  ASSERT_EQ(Post(client, kChatRequestBody, TraceparentHeader(kTraceId, kParentId, "00")).status,
+            200);
   // A sampled request after it: once its spans are in, the earlier request's would be too
   // (one worker finishes requests in order; the exporter sends its queue in order).
   const std::string marker = "0af7651916cd43dd8448eb211c80319c";
-  ASSERT_EQ(Post(client, kChat, TraceparentHeader(marker, kParentId, "01")).status, 200);
+  ASSERT_EQ(Post(client, kChatRequestBody, TraceparentHeader(marker, kParentId, "01")).status, 200);
   EXPECT_EQ(WaitForTrace(receiver, marker, 2).size(), 2u);
   EXPECT_TRUE(SpansOf(receiver, kTraceId).empty()) << "the caller did not sample it";
 
@@ -327,7 +320,7 @@ TEST(Tracing, WithoutTraceparentANewTraceIsStartedAndLogged) {
   FakeUpstream upstream(AnswerChatWithUsage);
   GatewayHarness gateway(BasicConfig() + Observability(receiver.endpoint(), "1"),
                          upstream.address());
-  ASSERT_EQ(Post(gateway.port(), kChat).status, 200);
+  ASSERT_EQ(Post(gateway.port(), kChatRequestBody).status, 200);
   ASSERT_TRUE(receiver.WaitForSpans(2, milliseconds(10'000)));
   std::vector<ReceivedSpan> spans = receiver.spans();
   std::vector<const ReceivedSpan*> servers = OfKind(spans, kServer);
@@ -356,10 +349,10 @@ TEST(Tracing, TheSampleRatioHoldsOverManyRequests) {
                          upstream.address());
   constexpr int kRequests = 400;
   TestClient client(gateway.port());
-  for (int i = 0; i < kRequests; ++i) ASSERT_EQ(Post(client, kChat).status, 200) << i;
+  for (int i = 0; i < kRequests; ++i) ASSERT_EQ(Post(client, kChatRequestBody).status, 200) << i;
   // A sampled marker last: its spans arrive after those of every earlier request.
   const std::string marker = "0af7651916cd43dd8448eb211c80319c";
-  ASSERT_EQ(Post(client, kChat, TraceparentHeader(marker, kParentId, "01")).status, 200);
+  ASSERT_EQ(Post(client, kChatRequestBody, TraceparentHeader(marker, kParentId, "01")).status, 200);
   ASSERT_EQ(WaitForTrace(receiver, marker, 2).size(), 2u);
 
   int sampled = 0;
@@ -391,7 +384,7 @@ TEST(Tracing, ACollectorThatIsDownCostsRequestsNothingAndShowsInMetrics) {
   auto slowest = std::chrono::steady_clock::duration::zero();
   for (int i = 0; i < kRequests; ++i) {
     auto started = std::chrono::steady_clock::now();
-    ASSERT_EQ(Post(client, kChat).status, 200) << i;
+    ASSERT_EQ(Post(client, kChatRequestBody).status, 200) << i;
     slowest = std::max(slowest, std::chrono::steady_clock::now() - started);
   }
   // The exporter's retries take up to seconds per batch; a request never waits for them.
@@ -438,7 +431,8 @@ struct HttpsCollectorRig {
 TEST(Tracing, AnHttpsCollectorTrustedThroughItsCaFileGetsTheSpans) {
   HttpsCollectorRig rig(true);
   ASSERT_TRUE(rig.certificate.ok());
-  ASSERT_EQ(Post(rig.gateway.port(), kChat, TraceparentHeader(kTraceId, kParentId, "01")).status,
+  ASSERT_EQ(Post(rig.gateway.port(), kChatRequestBody, TraceparentHeader(kTraceId, kParentId, "01"))
+                .status,
             200);
   ASSERT_TRUE(FakeUpstream::WaitUntil([&] {
     for (const FakeRequest& request : rig.collector.requests_seen()) {
@@ -456,7 +450,8 @@ TEST(Tracing, AnHttpsCollectorTrustedThroughItsCaFileGetsTheSpans) {
 TEST(Tracing, AnHttpsCollectorWithAnUntrustedCertificateGetsNothingAndFailuresAreCounted) {
   HttpsCollectorRig rig(false);  // the self-signed certificate against the system CAs
   ASSERT_TRUE(rig.certificate.ok());
-  ASSERT_EQ(Post(rig.gateway.port(), kChat, TraceparentHeader(kTraceId, kParentId, "01")).status,
+  ASSERT_EQ(Post(rig.gateway.port(), kChatRequestBody, TraceparentHeader(kTraceId, kParentId, "01"))
+                .status,
             200);
   PrometheusScrape scrape = ScrapeMetricsUntil(rig.gateway.port(), [](const PrometheusScrape& s) {
     return s.Sum("sluice_trace_export_failures_total") > 0;
@@ -471,7 +466,9 @@ TEST(Tracing, AnHttpsCollectorWithAnUntrustedCertificateGetsNothingAndFailuresAr
 TEST(Tracing, WithTracingOffAnIncomingTraceIsPassedOnAndLogged) {
   FakeUpstream upstream(AnswerChatWithUsage);
   GatewayHarness gateway(BasicConfig() + Observability("", ""), upstream.address());
-  ASSERT_EQ(Post(gateway.port(), kChat, TraceparentHeader(kTraceId, kParentId, "01")).status, 200);
+  ASSERT_EQ(
+      Post(gateway.port(), kChatRequestBody, TraceparentHeader(kTraceId, kParentId, "01")).status,
+      200);
   std::vector<FakeRequest> seen = upstream.requests_seen();
   ASSERT_EQ(seen.size(), 1u);
   // Passed on as it came: the caller's span stays the parent and its sampled flag holds, so
@@ -479,7 +476,7 @@ TEST(Tracing, WithTracingOffAnIncomingTraceIsPassedOnAndLogged) {
   EXPECT_EQ(seen[0].Header("traceparent"), "00-" + kTraceId + "-" + kParentId + "-01");
 
   // Without an incoming trace nothing is invented.
-  ASSERT_EQ(Post(gateway.port(), kChat).status, 200);
+  ASSERT_EQ(Post(gateway.port(), kChatRequestBody).status, 200);
   seen = upstream.requests_seen();
   ASSERT_EQ(seen.size(), 2u);
   EXPECT_EQ(seen[1].Header("traceparent"), "");

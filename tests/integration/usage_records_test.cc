@@ -25,10 +25,6 @@ namespace {
 
 namespace asio = boost::asio;
 
-constexpr std::string_view kChat = R"({"model":"m","messages":[{"role":"user","content":"hi"}]})";
-constexpr std::string_view kStream =
-    R"({"model":"m","stream":true,"messages":[{"role":"user","content":"hi"}]})";
-
 struct Row {
   int status = 0;
   int64_t prompt = 0, completion = 0;
@@ -139,7 +135,8 @@ TEST_F(UsageRecordsTest, DurableBeforeTheLastByteAndExportedOnce) {
   FakeUpstream upstream(AnswerByKind);
   Start(upstream);
   TestClient client(gateway_->port());
-  client.Send(JsonRequest("/v1/chat/completions", kChat, "X-Request-Id: usage-json-1\r\n"));
+  client.Send(
+      JsonRequest("/v1/chat/completions", kChatRequestBody, "X-Request-Id: usage-json-1\r\n"));
   auto json = client.ReadResponse();
   ASSERT_TRUE(json);
   ASSERT_EQ(json->status, 200);
@@ -148,7 +145,8 @@ TEST_F(UsageRecordsTest, DurableBeforeTheLastByteAndExportedOnce) {
   ASSERT_TRUE(journaled.contains("usage-json-1")) << "record not journaled before the response";
   EXPECT_EQ(journaled["usage-json-1"].prompt_tokens, 7);
 
-  client.Send(JsonRequest("/v1/chat/completions", kStream, "X-Request-Id: usage-sse-1\r\n"));
+  client.Send(
+      JsonRequest("/v1/chat/completions", kStreamRequestBody, "X-Request-Id: usage-sse-1\r\n"));
   auto head = client.ReadHead();
   ASSERT_TRUE(head);
   std::string last;
@@ -189,13 +187,15 @@ TEST_F(UsageRecordsTest, FailuresAndDisconnectsAreRecorded) {
   });
   Start(upstream);
   TestClient client(gateway_->port());
-  client.Send(JsonRequest("/v1/chat/completions", kChat, "X-Request-Id: usage-fail-1\r\n"));
+  client.Send(
+      JsonRequest("/v1/chat/completions", kChatRequestBody, "X-Request-Id: usage-fail-1\r\n"));
   auto failed = client.ReadResponse();
   ASSERT_TRUE(failed);
   EXPECT_EQ(failed->status, 502);
 
   TestClient leaving(gateway_->port());
-  leaving.Send(JsonRequest("/v1/chat/completions", kStream, "X-Request-Id: usage-gone-1\r\n"));
+  leaving.Send(
+      JsonRequest("/v1/chat/completions", kStreamRequestBody, "X-Request-Id: usage-gone-1\r\n"));
   ASSERT_TRUE(leaving.ReadHead());
   ASSERT_TRUE(leaving.ReadSseEvent());
   leaving.Close();
@@ -220,7 +220,8 @@ TEST_F(UsageRecordsTest, ManyRequestsGiveExactlyOneRecordEach) {
       TestClient client(gateway_->port());
       for (int i = 0; i < 25; ++i) {
         std::string id = "many-" + std::to_string(t) + "-" + std::to_string(i);
-        client.Send(JsonRequest("/v1/chat/completions", i % 2 ? kStream : kChat,
+        client.Send(JsonRequest("/v1/chat/completions",
+                                i % 2 ? kStreamRequestBody : kChatRequestBody,
                                 "X-Request-Id: " + id + "\r\n"));
         if (i % 2) {
           if (!client.ReadHead()) continue;

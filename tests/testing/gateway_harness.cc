@@ -92,6 +92,17 @@ std::vector<boost::json::object> GatewayHarness::AccessLog(size_t expected) {
   return lines;
 }
 
+std::string TwoDeploymentsConfig(const std::string& d0_address, const std::string& d1_address) {
+  return "server:\n  listen: 127.0.0.1:0\n  workers: 1\nbackends:\n"
+         "  - {name: d0, url: 'http://" +
+         d0_address + "/v1'}\n  - {name: d1, url: 'http://" + d1_address +
+         "/v1'}\n"
+         "models:\n  - name: m\n"
+         "    deployments: [{backend: d0, upstream_model: up-m}, {backend: d1, upstream_model: "
+         "up-m}]\n"
+         "    retries: {attempts: 1, backoff: {base: 1ms, max: 2ms}}\n";
+}
+
 std::string BasicConfig(const std::string& extra_backend, const std::string& extra_server) {
   return "server:\n"
          "  listen: 127.0.0.1:0\n"

@@ -52,4 +52,9 @@ class GatewayHarness {
 std::string BasicConfig(const std::string& extra_backend = "",
                         const std::string& extra_server = "");
 
+// The start of a config with one worker, backends "d0" and "d1" at the two addresses and
+// model "m" deployed on both (upstream name "up-m"), one retry with a 1–2 ms backoff; the
+// caller appends the other sections (filters:, observability:...).
+std::string TwoDeploymentsConfig(const std::string& d0_address, const std::string& d1_address);
+
 }  // namespace sluice::testing

@@ -62,6 +62,12 @@ class TestClient {
 std::string JsonRequest(std::string_view path, std::string_view body,
                         std::string_view extra_headers = "", std::string_view method = "POST");
 std::string GetRequest(std::string_view path, std::string_view extra_headers = "");
+
+// The chat request bodies most integration tests send to a model named "m".
+inline constexpr std::string_view kChatRequestBody =
+    R"({"model":"m","messages":[{"role":"user","content":"hi"}]})";
+inline constexpr std::string_view kStreamRequestBody =
+    R"({"model":"m","stream":true,"messages":[{"role":"user","content":"hi"}]})";
 // The "data:" payload of one SSE event text, or "" when it has none.
 std::string SseData(std::string_view event);
 
